@@ -1,0 +1,7 @@
+namespace Ken.Server.Tests;
+
+public class SmokeTests
+{
+    [Fact]
+    public void Builds() => Assert.True(true);
+}
