@@ -37,7 +37,15 @@ internal static class ManifestResourceExtractor
                 output.Flush(flushToDisk: true);
             }
 
-            File.Move(temporary, destination, overwrite: true);
+            try
+            {
+                File.Move(temporary, destination, overwrite: true);
+            }
+            catch (IOException) when (new FileInfo(destination) is { Exists: true } placed && placed.Length == length)
+            {
+                // Windows refuses to replace a file another process has open; that process already
+                // put the same bytes there.
+            }
         }
         finally
         {

