@@ -131,6 +131,10 @@ public sealed class OnnxCheckpointTests : IDisposable
         bf16.Dims.Add(2);
         bf16.Int32Data.AddRange([0x4040, 0xBF00]);
 
+        var bf16Raw = new TensorProto { Name = "d.weight", DataType = (int)TensorProto.Types.DataType.Bfloat16 };
+        bf16Raw.Dims.Add(2);
+        bf16Raw.RawData = ByteString.CopyFrom(0x40, 0x40, 0x00, 0xBF);
+
         var f32 = new TensorProto { Name = "c.weight", DataType = (int)TensorProto.Types.DataType.Float };
         f32.Dims.Add(2);
         f32.FloatData.AddRange([7f, 8f]);
@@ -139,14 +143,15 @@ public sealed class OnnxCheckpointTests : IDisposable
         ids.Dims.Add(1);
         ids.Int64Data.Add(0);
 
-        var path = new OnnxModelBuilder().Initializer(f16).Initializer(bf16).Initializer(f32).Initializer(ids)
+        var path = new OnnxModelBuilder().Initializer(f16).Initializer(bf16).Initializer(bf16Raw).Initializer(f32).Initializer(ids)
             .Save(_dir.File("model.onnx"));
 
         using var checkpoint = OnnxCheckpoint.Open(path);
 
-        Assert.Equal([TensorDType.F16, TensorDType.BF16, TensorDType.F32], checkpoint.Tensors.Select(t => t.DType));
+        Assert.Equal([TensorDType.F16, TensorDType.BF16, TensorDType.BF16, TensorDType.F32], checkpoint.Tensors.Select(t => t.DType));
         Assert.Equal([1.5f, -2f, 0.25f], Read(checkpoint, "a.weight", 3));
         Assert.Equal([3f, -0.5f], Read(checkpoint, "b.weight", 2));
+        Assert.Equal([3f, -0.5f], Read(checkpoint, "d.weight", 2));
         Assert.Equal([7f, 8f], Read(checkpoint, "c.weight", 2));
     }
 
