@@ -10,6 +10,10 @@ namespace Ken.Server.Tokenization;
 /// Immutable after loading and safe to share between threads; the mutable state of a call lives in the
 /// <see cref="TokenizedBatch"/> the caller passes in.
 /// </summary>
+/// <remarks>
+/// Only FastBertTokenizer's span overloads are used: its overloads that return memory reuse buffers inside
+/// the tokenizer instance and would make sharing unsafe.
+/// </remarks>
 public sealed class BertTextTokenizer
 {
     public const int DefaultMaxSequenceLength = 512;

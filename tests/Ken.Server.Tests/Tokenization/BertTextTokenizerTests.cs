@@ -145,6 +145,26 @@ public class BertTextTokenizerTests
         Assert.Same(first.Array, second.Array);
     }
 
+    [Fact]
+    public void One_tokenizer_serves_parallel_callers_each_with_its_own_batch()
+    {
+        var tokenizer = Load(UncasedVocab, maxSequenceLength: 8);
+        string[] texts = ["hello world", "a b c d a b c d", "unaffable", "Caf\u00e9 !", "d c b a"];
+        var expected = tokenizer.CreateBatch();
+        tokenizer.Tokenize(texts, expected);
+        var expectedIds = expected.InputIds.ToArray();
+
+        Parallel.For(0, 200, _ =>
+        {
+            var batch = tokenizer.CreateBatch();
+            for (var round = 0; round < 20; round++)
+            {
+                tokenizer.Tokenize(texts, batch);
+                Assert.Equal(expectedIds, batch.InputIds.ToArray());
+            }
+        });
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   \t")]
