@@ -186,4 +186,46 @@ public static class FloatEncoding
 
     /// <summary>One bfloat16 bit pattern to float32.</summary>
     public static float BFloat16ToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+
+    /// <summary>
+    /// Index of the first infinity or NaN among encoded elements of <paramref name="dtype"/>, or -1.
+    /// Works on the stored bits, so it also catches values that overflowed when narrowed.
+    /// </summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<byte> encoded, TensorDType dtype) => dtype switch
+    {
+        TensorDType.F32 => IndexOfAllOnesExponent(MemoryMarshal.Cast<byte, uint>(encoded), 0x7F80_0000u),
+        TensorDType.F16 => IndexOfAllOnesExponent(MemoryMarshal.Cast<byte, ushort>(encoded), (ushort)0x7C00),
+        TensorDType.BF16 => IndexOfAllOnesExponent(MemoryMarshal.Cast<byte, ushort>(encoded), (ushort)0x7F80),
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown float dtype."),
+    };
+
+    /// <summary>Index of the first infinity or NaN, or -1.</summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> values) => IndexOfNonFinite(MemoryMarshal.AsBytes(values), TensorDType.F32);
+
+    private static int IndexOfAllOnesExponent<T>(ReadOnlySpan<T> bits, T exponentMask)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var mask = new Vector<T>(exponentMask);
+            for (; i + Vector<T>.Count <= bits.Length; i += Vector<T>.Count)
+            {
+                if (Vector.EqualsAny(new Vector<T>(bits.Slice(i)) & mask, mask))
+                {
+                    break;
+                }
+            }
+        }
+
+        for (; i < bits.Length; i++)
+        {
+            if ((bits[i] & exponentMask) == exponentMask)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 }
