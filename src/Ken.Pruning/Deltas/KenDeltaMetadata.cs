@@ -11,7 +11,7 @@ namespace Ken.Pruning.Deltas;
 /// (<c>base.&lt;name&gt;</c>, <c>shape.&lt;name&gt;</c>) belong to <see cref="PatchedTensor"/> and are
 /// added by <see cref="KenDeltaWriter"/>.
 /// </summary>
-public sealed class KenDeltaMetadata
+public sealed record KenDeltaMetadata
 {
     public const string FormatValue = "ken-delta";
     public const string CurrentVersion = "1";
