@@ -7,8 +7,11 @@ namespace Ken.Pruning.IO;
 /// </summary>
 public static class AtomicFile
 {
-    /// <summary>Suffix of temp files, so that leftovers after a crash are recognizable.</summary>
-    public const string TempSuffix = ".tmp";
+    /// <summary>
+    /// Marks temp files (<c>.name.tmp-XXXX</c>, hidden, next to the destination), so that leftovers
+    /// after a crash are recognizable and ignored by git (<c>*.ken.tmp*</c>).
+    /// </summary>
+    public const string TempMarker = ".tmp-";
 
     /// <summary>
     /// Creates or replaces <paramref name="path"/> with what <paramref name="write"/> writes to the
@@ -29,7 +32,7 @@ public static class AtomicFile
         }
 
         // Same folder, so the final rename stays on one file system and is atomic.
-        string temp = Path.Combine(folder, "." + Path.GetFileName(fullPath) + "." + Guid.NewGuid().ToString("N")[..12] + TempSuffix);
+        string temp = Path.Combine(folder, "." + Path.GetFileName(fullPath) + TempMarker + Guid.NewGuid().ToString("N")[..12]);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
@@ -67,7 +70,7 @@ public static class AtomicFile
         }
         catch (IOException)
         {
-            // The original failure matters more than a leftover temp file; its suffix marks it.
+            // The original failure matters more than a leftover temp file; its name marks it.
         }
         catch (UnauthorizedAccessException)
         {
