@@ -7,7 +7,7 @@ namespace Ken.Pruning.Selection;
 /// float64 sum would round it, in O(n·p + k·w) instead of O(n·k).
 /// </summary>
 /// <remarks>
-/// Sources are grouped into boxes of width h; each box's sum is a Taylor expansion around its
+/// Sources are grouped into boxes of width 2h; each box's sum is a Taylor expansion around its
 /// centre c: Σ exp(-(t-s)²/2) = exp(-t²/2) Σ_m A_m t^m with t = (g-c)/h, s = (x-c)/h and
 /// A_m = Σ exp(-s²/2) s^m / m!. With |s| ≤ ρ, dropping the terms above <see cref="Order"/> errs by at
 /// most max_u exp(-(u-ρ)²/2) (uρ)^(p+1)/(p+1)! per source, and skipping targets farther than
@@ -18,13 +18,16 @@ namespace Ken.Pruning.Selection;
 internal static class GridDensity
 {
     /// <summary>Highest Taylor power kept.</summary>
-    private const int Order = 15;
+    private const int Order = 25;
 
-    /// <summary>Bound on |x - c| / h inside a box (boxes are h wide; the slack covers rounding).</summary>
-    private const double BoxRadius = 0.51;
+    /// <summary>Box width in units of h.</summary>
+    private const double BoxWidth = 2;
+
+    /// <summary>Bound on |x - c| / h inside a box (half its width; the slack covers rounding).</summary>
+    private const double BoxRadius = 1.01;
 
     /// <summary>Targets farther than this many h from a box centre ignore the box.</summary>
-    private const double Window = 7.3;
+    private const double Window = 7.9;
 
     /// <summary>Below this many kernel evaluations the direct sum is cheaper than any setup.</summary>
     private const long DirectWorkLimit = 8192;
@@ -36,6 +39,8 @@ internal static class GridDensity
     private const double UnitRoundoff = 1.1102230246251565e-16;
 
     private static readonly double SqrtTwoPi = Math.Sqrt(2 * Math.PI);
+
+    private static readonly double[] InverseFactorials = ComputeInverseFactorials();
 
     /// <summary>Per-source error of truncation plus windowing, in units of one kernel peak.</summary>
     internal static readonly double ApproximationBound = ComputeApproximationBound();
@@ -54,6 +59,19 @@ internal static class GridDensity
         double truncation = Math.Exp(logTerm);
         double window = Math.Exp(-(Window - BoxRadius) * (Window - BoxRadius) / 2);
         return truncation + window;
+    }
+
+    private static double[] ComputeInverseFactorials()
+    {
+        var result = new double[Order + 1];
+        double factorial = 1;
+        for (int m = 0; m <= Order; m++)
+        {
+            factorial *= Math.Max(1, m);
+            result[m] = 1 / factorial;
+        }
+
+        return result;
     }
 
     /// <summary>The reference density at one grid point: the plain float64 sum in index order.</summary>
@@ -76,7 +94,7 @@ internal static class GridDensity
     /// </summary>
     /// <param name="row">The row in its own order (the direct sum's order).</param>
     /// <param name="sortedX">The row's values ascending.</param>
-    /// <param name="grid">The grid, padded with at least one vector of copies of its last point.</param>
+    /// <param name="grid">The grid, padded with at least two vectors of copies of its last point.</param>
     /// <param name="k">Number of grid points.</param>
     /// <param name="step">Grid spacing (unused when k is 1).</param>
     /// <param name="h">Bandwidth, positive.</param>
@@ -126,7 +144,6 @@ internal static class GridDensity
         int n = sortedX.Length;
         double invH = 1 / h;
         double min = grid[0];
-        Span<double> coefficients = stackalloc double[Order + 1];
         Span<Vector<double>> broadcast = stackalloc Vector<double>[Order + 1];
 
         int start = 0;
@@ -134,7 +151,7 @@ internal static class GridDensity
         {
             double first = sortedX[start];
             int end = start + 1;
-            while (end < n && sortedX[end] - first <= h)
+            while (end < n && sortedX[end] - first <= BoxWidth * h)
             {
                 end++;
             }
@@ -149,29 +166,51 @@ internal static class GridDensity
             else
             {
                 double centre = (first + sortedX[end - 1]) / 2;
-                coefficients.Clear();
-                for (int i = start; i < end; i++)
-                {
-                    double s = (sortedX[i] - centre) * invH;
-                    double term = Math.Exp(-0.5 * s * s);
-                    coefficients[0] += term;
-                    for (int m = 1; m <= Order; m++)
-                    {
-                        term *= s / m;
-                        coefficients[m] += term;
-                    }
-                }
-
-                for (int m = 0; m <= Order; m++)
-                {
-                    broadcast[m] = new Vector<double>(coefficients[m]);
-                }
-
+                BoxCoefficients(sortedX[start..end], centre, invH, broadcast);
                 WindowOf(centre, k, step, min, h, out int lo, out int hi);
                 AccumulateExpansion(centre, invH, broadcast, grid, sums, lo, hi);
             }
 
             start = end;
+        }
+    }
+
+    /// <summary>
+    /// The box's expansion coefficients A_m = Σ exp(-s²/2) s^m / m!, broadcast into vectors. Four
+    /// sources go through at once; the last block pads with zero weight.
+    /// </summary>
+    private static void BoxCoefficients(ReadOnlySpan<double> box, double centre, double invH, Span<Vector<double>> a)
+    {
+        int lanes = Vector<double>.Count;
+        Span<Vector<double>> sums = stackalloc Vector<double>[Order + 1];
+        sums.Clear();
+        Span<double> block = stackalloc double[lanes];
+        Span<double> weight = stackalloc double[lanes];
+        var vc = new Vector<double>(centre);
+        var vInvH = new Vector<double>(invH);
+        var vMinusHalf = new Vector<double>(-0.5);
+        for (int i = 0; i < box.Length; i += lanes)
+        {
+            int count = Math.Min(lanes, box.Length - i);
+            for (int l = 0; l < lanes; l++)
+            {
+                block[l] = l < count ? box[i + l] : centre;
+                weight[l] = l < count ? 1 : 0;
+            }
+
+            var s = (new Vector<double>(block) - vc) * vInvH;
+            var power = Vector.Exp(vMinusHalf * s * s) * new Vector<double>(weight);
+            sums[0] += power;
+            for (int m = 1; m <= Order; m++)
+            {
+                power *= s;
+                sums[m] += power;
+            }
+        }
+
+        for (int m = 0; m <= Order; m++)
+        {
+            a[m] = new Vector<double>(Vector.Sum(sums[m]) * InverseFactorials[m]);
         }
     }
 
@@ -192,7 +231,7 @@ internal static class GridDensity
         var vInvH = new Vector<double>(invH);
         var vMinusHalf = new Vector<double>(-0.5);
 
-        // Grid and sums are padded by a vector, so the last block may run past hi; extra targets
+        // Grid and sums are padded, so the last block may run past hi; extra targets
         // only receive more (accurate) contributions.
         for (int j = lo; j <= hi; j += Vector<double>.Count)
         {
@@ -207,17 +246,26 @@ internal static class GridDensity
         var vc = new Vector<double>(centre);
         var vInvH = new Vector<double>(invH);
         var vMinusHalf = new Vector<double>(-0.5);
-        for (int j = lo; j <= hi; j += Vector<double>.Count)
+        int lanes = Vector<double>.Count;
+
+        // Two vectors per iteration: Horner is a chain of dependent FMAs, and two chains keep the
+        // FMA units busy. The grid and sums are padded by two vectors for the last block.
+        for (int j = lo; j <= hi; j += 2 * lanes)
         {
-            var t = (new Vector<double>(grid[j..]) - vc) * vInvH;
-            var e = Vector.Exp(vMinusHalf * t * t);
-            var poly = a[Order];
+            var t0 = (new Vector<double>(grid[j..]) - vc) * vInvH;
+            var t1 = (new Vector<double>(grid[(j + lanes)..]) - vc) * vInvH;
+            var e0 = Vector.Exp(vMinusHalf * t0 * t0);
+            var e1 = Vector.Exp(vMinusHalf * t1 * t1);
+            var p0 = a[Order];
+            var p1 = p0;
             for (int m = Order - 1; m >= 0; m--)
             {
-                poly = Vector.FusedMultiplyAdd(poly, t, a[m]);
+                p0 = Vector.FusedMultiplyAdd(p0, t0, a[m]);
+                p1 = Vector.FusedMultiplyAdd(p1, t1, a[m]);
             }
 
-            (new Vector<double>(sums[j..]) + (e * poly)).CopyTo(sums[j..]);
+            (new Vector<double>(sums[j..]) + (e0 * p0)).CopyTo(sums[j..]);
+            (new Vector<double>(sums[(j + lanes)..]) + (e1 * p1)).CopyTo(sums[(j + lanes)..]);
         }
     }
 }

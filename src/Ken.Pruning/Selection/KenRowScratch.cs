@@ -79,8 +79,8 @@ internal sealed class KenRowScratch
             RightParent = new int[size + 1];
         }
 
-        // Grid-sized buffers carry a vector of padding for the density kernels' last block.
-        int gridNeed = k + Vector<double>.Count;
+        // Grid-sized buffers carry two vectors of padding for the density kernels' last block.
+        int gridNeed = k + (2 * Vector<double>.Count);
         if (Grid.Length < gridNeed)
         {
             int size = Grow(Grid.Length, gridNeed);
