@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Ken.Pruning.Checkpoints;
+using Ken.Pruning.Deltas;
+using Ken.Pruning.Selection;
+
+namespace Ken.Pruning.Pruning;
+
+/// <summary>
+/// Builds a task delta from a base and a fine-tuned checkpoint: matches their tensors, selects the
+/// kept positions of every row (in parallel), and gathers masks, values, fingerprints and heads.
+/// </summary>
+public static class DeltaBuilder
+{
+    // Rows are processed in blocks of a multiple of 8 so that each block owns whole mask bytes and
+    // parallel workers never write the same byte.
+    private const int RowsPerBlock = 64;
+
+    public static KenDelta Build(
+        ICheckpoint baseModel,
+        ICheckpoint finetuned,
+        PruneOptions options,
+        IProgress<PruneProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var selector = RowSelectors.Create(options.Method, unchecked((ulong)options.Seed));
+        var match = CheckpointNameMatcher.Match(baseModel, finetuned);
+        var plan = PrunePlan.Create(baseModel, finetuned, match);
+
+        long total = 0;
+        foreach (var pair in plan.Pairs)
+        {
+            total += pair.Base.ElementCount;
+        }
+
+        var patched = new List<PatchedTensor>();
+        long done = 0;
+        int tensorsDone = 0;
+        float[] baseBuffer = [];
+        float[] finetunedBuffer = [];
+        foreach (var pair in plan.Pairs)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            progress?.Report(new PruneProgress(done, total, tensorsDone, plan.Pairs.Count, pair.Base.Name));
+            int numel = checked((int)pair.Base.ElementCount);
+            EnsureLength(ref baseBuffer, numel);
+            EnsureLength(ref finetunedBuffer, numel);
+            var b = baseBuffer.AsSpan(0, numel);
+            var f = finetunedBuffer.AsSpan(0, numel);
+            baseModel.ReadFloat32(pair.Base.Name, b);
+            finetuned.ReadFloat32(pair.Finetuned.Name, f);
+
+            bool identical = MemoryMarshal.AsBytes(b).SequenceEqual(MemoryMarshal.AsBytes(f));
+            if (!identical && TensorGlob.Selects(pair.Base.Name, options.Include, options.Exclude))
+            {
+                EnsureFinite(f, pair.Finetuned, finetuned.Source);
+                EnsureFinite(b, pair.Base, baseModel.Source);
+                var dtype = options.ValuesDType ?? pair.Finetuned.DType;
+                ulong fingerprint = TensorFingerprint.Compute(b);
+                patched.Add(SelectTensor(pair.Base, baseBuffer, finetunedBuffer, dtype, fingerprint, options, selector, cancellationToken));
+            }
+
+            done += numel;
+            tensorsDone++;
+        }
+
+        var heads = new List<HeadTensor>();
+        foreach (var info in plan.Heads)
+        {
+            var data = new float[checked((int)info.ElementCount)];
+            finetuned.ReadFloat32(info.Name, data);
+            EnsureFinite(data, info, finetuned.Source);
+            heads.Add(new HeadTensor(info.Name, info.Shape, data, options.ValuesDType ?? info.DType));
+        }
+
+        progress?.Report(new PruneProgress(total, total, plan.Pairs.Count, plan.Pairs.Count, string.Empty));
+        var metadata = DeltaMetadataFactory.Create(options, finetuned, heads);
+        return new KenDelta(metadata, patched, heads);
+    }
+
+    private static PatchedTensor SelectTensor(
+        TensorInfo info,
+        float[] pretrained,
+        float[] finetuned,
+        TensorDType dtype,
+        ulong fingerprint,
+        PruneOptions options,
+        IRowSelector selector,
+        CancellationToken cancellationToken)
+    {
+        long n = info.RowLength;
+        long rows = info.RowCount;
+        int kept = options.Budget.KeptPerRow(n);
+        var mask = new byte[(info.ElementCount + 7) / 8];
+        var values = new float[checked(rows * kept)];
+        if (kept == n)
+        {
+            // The whole row is kept: no selection to run.
+            mask.AsSpan().Fill(0xFF);
+            int tail = (int)(info.ElementCount % 8);
+            if (tail != 0)
+            {
+                mask[^1] = (byte)((1 << tail) - 1);
+            }
+
+            finetuned.AsSpan(0, values.Length).CopyTo(values);
+            return new PatchedTensor(info.Name, info.Shape, mask, values, dtype, fingerprint);
+        }
+
+        long blocks = (rows + RowsPerBlock - 1) / RowsPerBlock;
+        var parallel = new ParallelOptions
+        {
+            CancellationToken = cancellationToken,
+            MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount,
+        };
+        Parallel.For(0L, blocks, parallel, () => new int[kept], (block, _, positions) =>
+        {
+            long end = Math.Min(rows, (block + 1) * RowsPerBlock);
+            for (long r = block * RowsPerBlock; r < end; r++)
+            {
+                int start = checked((int)(r * n));
+                var ft = finetuned.AsSpan(start, (int)n);
+                var pt = pretrained.AsSpan(start, (int)n);
+                int count = selector.SelectRow(ft, pt, kept, r, positions);
+                Debug.Assert(count == kept, "a selector must keep exactly k positions");
+                var chosen = positions.AsSpan(0, count);
+                chosen.Sort();
+                var outValues = values.AsSpan(checked((int)(r * kept)), kept);
+                for (int t = 0; t < chosen.Length; t++)
+                {
+                    long bit = (r * n) + chosen[t];
+                    mask[bit >> 3] |= (byte)(1 << (int)(bit & 7));
+                    outValues[t] = ft[chosen[t]];
+                }
+            }
+
+            return positions;
+        }, static _ => { });
+
+        return new PatchedTensor(info.Name, info.Shape, mask, values, dtype, fingerprint);
+    }
+
+    private static void EnsureFinite(ReadOnlySpan<float> data, TensorInfo info, string source)
+    {
+        long n = info.RowLength;
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (!float.IsFinite(data[i]))
+            {
+                throw new KenException(
+                    $"tensor {info.Name} in {source} holds {data[i]} at row {i / n}, position {i % n}; "
+                    + "fix or re-export the checkpoint (a NaN or infinity usually means training diverged).");
+            }
+        }
+    }
+
+    private static void EnsureLength(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new float[length];
+        }
+    }
+}

@@ -1,0 +1,3 @@
+namespace Ken.Client.Tests;
+
+internal sealed record TinyTensor(long[] Shape, float[] Data);
