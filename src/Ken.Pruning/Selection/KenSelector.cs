@@ -10,7 +10,6 @@ public sealed class KenSelector : IRowSelector
     /// <inheritdoc />
     public string Method => "ken";
 
-
     /// <inheritdoc />
     public int SelectRow(ReadOnlySpan<float> finetuned, ReadOnlySpan<float> pretrained, int k, long rowIndex, Span<int> positions)
     {
