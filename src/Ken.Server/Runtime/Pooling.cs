@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 
+using Ken.Pruning.Deltas;
+
 namespace Ken.Server.Runtime;
 
 /// <summary>

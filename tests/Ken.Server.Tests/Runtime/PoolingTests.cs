@@ -1,6 +1,8 @@
 using Ken.Pruning;
 using Ken.Server.Runtime;
 
+using Ken.Pruning.Deltas;
+
 namespace Ken.Server.Tests.Runtime;
 
 public class PoolingTests

@@ -1,0 +1,16 @@
+namespace Ken.Bench;
+
+internal static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length >= 2 && args[0] == "gen-bert-base")
+        {
+            SyntheticBertBase.WritePair(args[1], args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 42);
+            return 0;
+        }
+
+        Console.Error.WriteLine("usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)");
+        return 2;
+    }
+}
