@@ -115,25 +115,27 @@ public static class DeltaBuilder
         };
         Parallel.For(0L, blocks, parallel, () => new int[kept], (block, _, positions) =>
         {
-            long end = Math.Min(rows, (block + 1) * RowsPerBlock);
-            for (long r = block * RowsPerBlock; r < end; r++)
+            long first = block * RowsPerBlock;
+            long end = Math.Min(rows, first + RowsPerBlock);
+            for (long r = first; r < end; r++)
             {
                 int start = checked((int)(r * n));
-                var ft = finetuned.AsSpan(start, (int)n);
-                var pt = pretrained.AsSpan(start, (int)n);
-                int count = selector.SelectRow(ft, pt, kept, r, positions);
+                int count = selector.SelectRow(finetuned.AsSpan(start, (int)n), pretrained.AsSpan(start, (int)n), kept, r, positions);
                 Debug.Assert(count == kept, "a selector must keep exactly k positions");
-                var chosen = positions.AsSpan(0, count);
-                chosen.Sort();
-                var outValues = values.AsSpan(checked((int)(r * kept)), kept);
-                for (int t = 0; t < chosen.Length; t++)
+                for (int t = 0; t < count; t++)
                 {
-                    long bit = (r * n) + chosen[t];
-                    mask[bit >> 3] |= (byte)(1 << (int)(bit & 7));
-                    outValues[t] = ft[chosen[t]];
+                    MaskBits.Set(mask, start + positions[t]);
                 }
             }
 
+            // A block starts on a 64-bit boundary of the mask, so its bits and its values (rows keep
+            // exactly `kept` each) can be gathered in ascending order without sorting positions.
+            int from = checked((int)(first * n));
+            int to = checked((int)(end * n));
+            MaskBits.Gather(
+                mask.AsSpan(from >> 3, (int)MaskBits.ByteLength(to - from)),
+                finetuned.AsSpan(from, to - from),
+                values.AsSpan(checked((int)(first * kept)), checked((int)((end - first) * kept))));
             return positions;
         }, static _ => { });
 
@@ -142,15 +144,13 @@ public static class DeltaBuilder
 
     private static void EnsureFinite(ReadOnlySpan<float> data, TensorInfo info, string source)
     {
-        long n = info.RowLength;
-        for (int i = 0; i < data.Length; i++)
+        int i = FloatEncoding.IndexOfNonFinite(data);
+        if (i >= 0)
         {
-            if (!float.IsFinite(data[i]))
-            {
-                throw new KenException(
-                    $"tensor {info.Name} in {source} holds {data[i]} at row {i / n}, position {i % n}; "
-                    + "fix or re-export the checkpoint (a NaN or infinity usually means training diverged).");
-            }
+            long n = Math.Max(1, info.RowLength);
+            throw new KenException(
+                $"tensor {info.Name} in {source} holds {data[i]} at row {i / n}, position {i % n}; "
+                + "fix or re-export the checkpoint (a NaN or infinity usually means training diverged).");
         }
     }
 

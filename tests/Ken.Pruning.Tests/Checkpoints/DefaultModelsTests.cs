@@ -1,6 +1,6 @@
 using Ken.Pruning.Checkpoints;
 using Ken.Pruning.Checkpoints.Onnx;
-using Ken.Pruning.Tests.Support;
+using Ken.Pruning.Tests.TestSupport;
 
 namespace Ken.Pruning.Tests.Checkpoints;
 

@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Ken.Pruning.Checkpoints;
 using Ken.Pruning.Checkpoints.Onnx;
 using Ken.Pruning.Checkpoints.Onnx.Proto;
-using Ken.Pruning.Tests.Support;
+using Ken.Pruning.Tests.TestSupport;
 
 namespace Ken.Pruning.Tests.Checkpoints;
 

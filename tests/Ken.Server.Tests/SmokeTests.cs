@@ -1,7 +1,0 @@
-namespace Ken.Server.Tests;
-
-public class SmokeTests
-{
-    [Fact]
-    public void Builds() => Assert.True(true);
-}
