@@ -34,16 +34,12 @@ public static class KenHost
         var options = KenServerOptions.Load(builder.Configuration);
         Directory.CreateDirectory(options.DataDir);
 
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
-        {
-            builder.WebHost.UseUrls(KenServerOptions.DefaultUrls);
-        }
+        builder.Configuration.AddInMemoryCollection(KestrelEndpoints(builder.Configuration["urls"], options.MetricsUrls));
 
+        // The endpoints above replace --urls; clearing it keeps Kestrel from warning that it was overridden.
+        builder.WebHost.UseUrls();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // gRPC needs HTTP/2 (cleartext, prior knowledge); /metrics scrapers speak HTTP/1.1.
-            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
-
             // Uploads are bounded by --max-task-size and messages by --max-message-size instead.
             kestrel.Limits.MaxRequestBodySize = null;
         });
@@ -109,6 +105,42 @@ public static class KenHost
         app.MapPrometheusScrapingEndpoint();
         app.MapGet("/", () => "Ken server: gRPC services ken.v1.Inference and ken.v1.Registry; metrics at /metrics.");
         return app;
+    }
+
+    /// <summary>
+    /// gRPC endpoints speak HTTP/2 only: over cleartext Kestrel cannot offer HTTP/1.1 and HTTP/2 on
+    /// one port (it answers an HTTP/2 preface with HTTP_1_1_REQUIRED), and Prometheus scrapes over
+    /// HTTP/1.1, so /metrics gets its own endpoint. Endpoint names sort gRPC first, metrics last.
+    /// </summary>
+    private static Dictionary<string, string?> KestrelEndpoints(string? urls, string metricsUrls)
+    {
+        var endpoints = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var i = 0;
+        foreach (var url in (string.IsNullOrWhiteSpace(urls) ? KenServerOptions.DefaultUrls : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var name = "Kestrel:Endpoints:Grpc" + i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture);
+            endpoints[name + ":Url"] = url;
+
+            // With TLS, ALPN lets one port serve both.
+            endpoints[name + ":Protocols"] = url.StartsWith("https:", StringComparison.OrdinalIgnoreCase) ? "Http1AndHttp2" : "Http2";
+            i++;
+        }
+
+        var m = 0;
+        foreach (var url in metricsUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (url.Equals("none", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var name = "Kestrel:Endpoints:Metrics" + m.ToString("D3", System.Globalization.CultureInfo.InvariantCulture);
+            endpoints[name + ":Url"] = url;
+            endpoints[name + ":Protocols"] = "Http1AndHttp2";
+            m++;
+        }
+
+        return endpoints;
     }
 
     private static System.Diagnostics.Metrics.Measurement<int>[] TierCounts(TaskRegistry registry)

@@ -15,6 +15,11 @@ public sealed class KenServerOptions
 
     public const string DefaultUrls = "http://127.0.0.1:5000";
 
+    public const string DefaultMetricsUrls = "http://127.0.0.1:9464";
+
+    /// <summary>HTTP/1.1 endpoint(s) for the Prometheus scrape at /metrics; <c>none</c> disables it.</summary>
+    public string MetricsUrls { get; init; } = DefaultMetricsUrls;
+
     /// <summary>Backbone: a default model name (<c>minilm</c>) or a path to an ONNX encoder.</summary>
     public string Model { get; init; } = "minilm";
 
@@ -77,6 +82,7 @@ public sealed class KenServerOptions
         var options = new KenServerOptions
         {
             Model = Text("Model") ?? defaults.Model,
+            MetricsUrls = Text("MetricsUrls") ?? defaults.MetricsUrls,
             Vocab = Text("Vocab"),
             DataDir = Path.GetFullPath(Text("DataDir") ?? defaults.DataDir),
             Slots = Int("Slots", defaults.Slots, 1, 1024),

@@ -8,6 +8,7 @@ public static class OptionSources
 {
     private static readonly (string Flag, string Key)[] Table =
     [
+        ("--metrics-urls", "MetricsUrls"),
         ("--model", "Model"),
         ("--vocab", "Vocab"),
         ("--data-dir", "DataDir"),
