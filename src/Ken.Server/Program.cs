@@ -1,5 +1,15 @@
-var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddGrpc();
-var app = builder.Build();
-app.MapGet("/", () => "Ken server: gRPC only.");
-await app.RunAsync().ConfigureAwait(false);
+using Ken.Pruning;
+using Ken.Server.Hosting;
+
+try
+{
+    var app = KenHost.Build(args);
+    await app.RunAsync().ConfigureAwait(false);
+    return 0;
+}
+catch (KenException ex)
+{
+    // Configuration and start-up problems are the operator's to fix; the message says how.
+    await Console.Error.WriteLineAsync($"ken-server: {ex.Message}").ConfigureAwait(false);
+    return 2;
+}

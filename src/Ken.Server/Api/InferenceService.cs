@@ -1,0 +1,161 @@
+using System.Diagnostics;
+
+using Grpc.Core;
+
+using Ken.Pruning;
+using Ken.Pruning.Deltas;
+using Ken.Server.Registry;
+using Ken.Server.Runtime;
+using Ken.Server.Scheduling;
+using Ken.Server.Security;
+using Ken.Server.Telemetry;
+using Ken.V1;
+
+using TaskKind = Ken.Pruning.Deltas.TaskKind;
+
+namespace Ken.Server.Api;
+
+/// <summary>The <c>ken.v1.Inference</c> service: validates, admits, queues and converts; the scheduler does the work.</summary>
+public sealed class InferenceService : Inference.InferenceBase
+{
+    private readonly TaskRegistry _registry;
+    private readonly SlotScheduler _scheduler;
+    private readonly RequestLimits _limits;
+    private readonly KenMetrics _metrics;
+
+    public InferenceService(TaskRegistry registry, SlotScheduler scheduler, RequestLimits limits, KenMetrics metrics)
+    {
+        _registry = registry;
+        _scheduler = scheduler;
+        _limits = limits;
+        _metrics = metrics;
+    }
+
+    public override async Task<ClassifyResponse> Classify(ClassifyRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (output, labels) = await RunAsync(request.Task, request.Texts, TaskKind.Classification, context);
+        var response = new ClassifyResponse { Task = request.Task };
+        var classifications = output.Classifications!;
+        for (var i = 0; i < classifications.Count; i++)
+        {
+            response.Results.Add(ToMessage(classifications[i], labels, output.Truncated[i], (int)request.TopK));
+        }
+
+        return response;
+    }
+
+    public override async Task<EmbedResponse> Embed(EmbedRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (output, _) = await RunAsync(request.Task, request.Texts, TaskKind.Embedding, context);
+        var response = new EmbedResponse { Task = request.Task };
+        var embeddings = output.Embeddings!;
+        for (var i = 0; i < embeddings.Count; i++)
+        {
+            var message = new Ken.V1.Embedding { Truncated = output.Truncated[i] };
+            message.Values.AddRange(embeddings[i]);
+            response.Embeddings.Add(message);
+        }
+
+        return response;
+    }
+
+    private async Task<(TaskOutput Output, IReadOnlyList<string> Labels)> RunAsync(string task, Google.Protobuf.Collections.RepeatedField<string> texts, TaskKind kind, ServerCallContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var activity = KenTelemetry.ActivitySource.StartActivity("ken.request", ActivityKind.Internal);
+        activity?.SetTag("ken.task", task);
+        activity?.SetTag("ken.texts", texts.Count);
+        var metricTask = TaskName.IsValid(task) ? task : "(invalid)";
+        var status = StatusCode.OK;
+        TaskEntry? entry = null;
+        try
+        {
+            TaskName.Validate(task);
+            _limits.Validate(texts);
+            entry = _registry.Admit(task);
+            if (entry.Kind != kind)
+            {
+                var call = kind == TaskKind.Classification ? "Classify" : "Embed";
+                var right = entry.Kind == TaskKind.Classification ? "Classify" : "Embed";
+                throw new KenException($"task \"{task}\" is a {KenDeltaMetadata.ToText(entry.Kind)} task, so {call} cannot serve it; call {right} instead.");
+            }
+
+            var deadline = context.Deadline == DateTime.MaxValue ? (DateTime?)null : context.Deadline;
+            if (deadline <= DateTime.UtcNow)
+            {
+                throw new OperationCanceledException();
+            }
+
+            var output = await _scheduler.SubmitAsync(entry, texts, deadline, context.CancellationToken).WaitAsync(context.CancellationToken);
+            return (output, entry.Metadata.Labels);
+        }
+        catch (Exception ex)
+        {
+            var mapped = RpcErrors.Map(ex, context);
+            status = mapped.StatusCode;
+            activity?.SetStatus(ActivityStatusCode.Error, mapped.Status.Detail);
+            throw mapped;
+        }
+        finally
+        {
+            if (entry is not null)
+            {
+                _registry.Release(entry);
+            }
+
+            _metrics.Request(metricTask, StatusName(status), Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private static Classification ToMessage(ClassificationResult result, IReadOnlyList<string> labels, bool truncated, int topK)
+    {
+        var message = new Classification { Label = result.Label, Score = result.Score, Truncated = truncated };
+        var scores = result.Scores;
+        if (topK <= 0 || topK >= scores.Length)
+        {
+            for (var i = 0; i < scores.Length; i++)
+            {
+                message.Scores.Add(new LabelScore { Label = LabelOf(labels, i), Score = scores[i] });
+            }
+
+            return message;
+        }
+
+        // Partial selection: top_k is small and label counts are small, so repeated max scans beat sorting.
+        Span<bool> taken = scores.Length <= 256 ? stackalloc bool[scores.Length] : new bool[scores.Length];
+        for (var n = 0; n < topK; n++)
+        {
+            var best = -1;
+            for (var i = 0; i < scores.Length; i++)
+            {
+                if (!taken[i] && (best < 0 || scores[i] > scores[best]))
+                {
+                    best = i;
+                }
+            }
+
+            taken[best] = true;
+            message.Scores.Add(new LabelScore { Label = LabelOf(labels, best), Score = scores[best] });
+        }
+
+        return message;
+    }
+
+    private static string LabelOf(IReadOnlyList<string> labels, int index) =>
+        index < labels.Count ? labels[index] : index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string StatusName(StatusCode status) => status switch
+    {
+        StatusCode.OK => "OK",
+        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
+        StatusCode.NotFound => "NOT_FOUND",
+        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
+        StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
+        StatusCode.Unavailable => "UNAVAILABLE",
+        StatusCode.Cancelled => "CANCELLED",
+        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
+        _ => "INTERNAL",
+    };
+}

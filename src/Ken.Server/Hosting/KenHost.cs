@@ -1,0 +1,166 @@
+using Grpc.AspNetCore.Server;
+
+using Ken.Server.Api;
+using Ken.Server.Registry;
+using Ken.Server.Runtime;
+using Ken.Server.Scheduling;
+using Ken.Server.Security;
+using Ken.Server.Telemetry;
+
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Ken.Server.Hosting;
+
+/// <summary>Builds the server: configuration, services, gRPC endpoints, telemetry.</summary>
+public static class KenHost
+{
+    /// <summary>
+    /// Builds the web application from <paramref name="args"/>. <paramref name="configureServices"/>
+    /// runs last; registering an <see cref="IInferenceBackend"/> there replaces <see cref="BackendFactory"/>.
+    /// Throws <see cref="Ken.Pruning.KenException"/> for invalid options.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+
+        // Precedence, lowest first: appsettings.json, KEN_* variables, flags.
+        builder.Configuration.AddInMemoryCollection(OptionSources.FromEnvironment(Environment.GetEnvironmentVariables()));
+        builder.Configuration.AddCommandLine(args, OptionSources.SwitchMappings());
+        var options = KenServerOptions.Load(builder.Configuration);
+        Directory.CreateDirectory(options.DataDir);
+
+        builder.Configuration.AddInMemoryCollection(KestrelEndpoints(builder.Configuration["urls"], options.MetricsUrls));
+
+        // The endpoints above replace --urls; clearing it keeps Kestrel from warning that it was overridden.
+        builder.WebHost.UseUrls();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Uploads are bounded by --max-task-size and messages by --max-message-size instead.
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+        builder.Host.ConfigureHostOptions(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds + 5));
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton<ServingState>();
+        services.AddSingleton<TaskRegistry>();
+        services.AddSingleton<SlotScheduler>();
+        services.AddSingleton<KenMetrics>();
+        services.AddSingleton<RequestLimits>();
+        services.AddSingleton(sp => AdminToken.Resolve(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<AdminToken>()));
+        services.AddHostedService<KenHostedService>();
+
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
+            grpc.MaxSendMessageSize = null;
+            grpc.EnableDetailedErrors = false;
+            grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<AdminTokenInterceptor>();
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().AddCheck<ServingHealthCheck>("ken");
+
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("ken-server"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(KenTelemetry.Name)
+                .AddAspNetCoreInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddSource(KenTelemetry.Name)
+                .AddAspNetCoreInstrumentation());
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            // Metrics, traces and logs to the collector the standard OTEL_* variables describe.
+            otel.UseOtlpExporter();
+        }
+
+        configureServices?.Invoke(services);
+        if (!services.Any(d => d.ServiceType == typeof(IInferenceBackend)))
+        {
+            services.AddSingleton(sp => BackendFactory.Create(options, sp.GetRequiredService<ILoggerFactory>()));
+        }
+
+        var app = builder.Build();
+
+        // Resolve eagerly: a missing backend or token problem fails start-up, not the first request.
+        _ = app.Services.GetRequiredService<AdminToken>();
+        var metrics = app.Services.GetRequiredService<KenMetrics>();
+        var registry = app.Services.GetRequiredService<TaskRegistry>();
+        var scheduler = app.Services.GetRequiredService<SlotScheduler>();
+        metrics.ObserveTiers(
+            () => TierCounts(registry),
+            () => TierBytes(registry, scheduler));
+
+        app.MapGrpcService<InferenceService>();
+        app.MapGrpcService<RegistryService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        app.MapPrometheusScrapingEndpoint();
+        app.MapGet("/", () => "Ken server: gRPC services ken.v1.Inference and ken.v1.Registry; metrics at /metrics.");
+        return app;
+    }
+
+    /// <summary>
+    /// gRPC endpoints speak HTTP/2 only: over cleartext Kestrel cannot offer HTTP/1.1 and HTTP/2 on
+    /// one port (it answers an HTTP/2 preface with HTTP_1_1_REQUIRED), and Prometheus scrapes over
+    /// HTTP/1.1, so /metrics gets its own endpoint. Endpoint names sort gRPC first, metrics last.
+    /// </summary>
+    private static Dictionary<string, string?> KestrelEndpoints(string? urls, string metricsUrls)
+    {
+        var endpoints = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var i = 0;
+        foreach (var url in (string.IsNullOrWhiteSpace(urls) ? KenServerOptions.DefaultUrls : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var name = "Kestrel:Endpoints:Grpc" + i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture);
+            endpoints[name + ":Url"] = url;
+
+            // With TLS, ALPN lets one port serve both.
+            endpoints[name + ":Protocols"] = url.StartsWith("https:", StringComparison.OrdinalIgnoreCase) ? "Http1AndHttp2" : "Http2";
+            i++;
+        }
+
+        var m = 0;
+        foreach (var url in metricsUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (url.Equals("none", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var name = "Kestrel:Endpoints:Metrics" + m.ToString("D3", System.Globalization.CultureInfo.InvariantCulture);
+            endpoints[name + ":Url"] = url;
+            endpoints[name + ":Protocols"] = "Http1AndHttp2";
+            m++;
+        }
+
+        return endpoints;
+    }
+
+    private static System.Diagnostics.Metrics.Measurement<int>[] TierCounts(TaskRegistry registry)
+    {
+        var (disk, host, slot, _) = registry.TierSnapshot();
+        return
+        [
+            new(disk, new KeyValuePair<string, object?>("tier", "disk")),
+            new(host, new KeyValuePair<string, object?>("tier", "host")),
+            new(slot, new KeyValuePair<string, object?>("tier", "slot")),
+        ];
+    }
+
+    private static System.Diagnostics.Metrics.Measurement<long>[] TierBytes(TaskRegistry registry, SlotScheduler scheduler)
+    {
+        var (_, _, _, hostBytes) = registry.TierSnapshot();
+        return
+        [
+            new(hostBytes, new KeyValuePair<string, object?>("tier", "host")),
+            new(scheduler.MaterializedBytes, new KeyValuePair<string, object?>("tier", "slot")),
+        ];
+    }
+}

@@ -1,0 +1,60 @@
+using Ken.Server.Registry;
+using Ken.Server.Scheduling;
+
+namespace Ken.Server.Hosting;
+
+/// <summary>
+/// Start-up (load the registry, start the slot workers, report SERVING) and graceful shutdown
+/// (stop admitting, drain admitted work within the shutdown timeout).
+/// </summary>
+public sealed class KenHostedService : IHostedService
+{
+    private readonly TaskRegistry _registry;
+    private readonly SlotScheduler _scheduler;
+    private readonly ServingState _state;
+    private readonly KenServerOptions _options;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<KenHostedService> _logger;
+
+    public KenHostedService(TaskRegistry registry, SlotScheduler scheduler, ServingState state, KenServerOptions options, IHostApplicationLifetime lifetime, ILogger<KenHostedService> logger)
+    {
+        _registry = registry;
+        _scheduler = scheduler;
+        _state = state;
+        _options = options;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _registry.LoadAll();
+        _scheduler.Start();
+        _lifetime.ApplicationStopping.Register(() =>
+        {
+            // Before Kestrel stops: health turns NOT_SERVING and new requests get UNAVAILABLE, so balancers move on.
+            _state.MarkStopping();
+            _scheduler.StopAdmitting();
+            _logger.LogInformation("Shutting down: no longer admitting requests, draining {Queued} queued", _scheduler.QueueDepth);
+        });
+        _state.MarkReady();
+        _logger.LogInformation(
+            "Ken server ready: model {Model}, swap mode {Mode}, {Slots} slots, {Tasks} tasks, data dir {DataDir}",
+            _registry.BaseModel,
+            _options.SwapMode.ToString().ToLowerInvariant(),
+            _scheduler.SlotCount,
+            _registry.Count,
+            _options.DataDir);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _state.MarkStopping();
+        _scheduler.StopAdmitting();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_options.ShutdownTimeoutSeconds));
+        await _scheduler.DrainAsync(timeout.Token);
+        _logger.LogInformation("Drained; stopped");
+    }
+}

@@ -1,0 +1,157 @@
+using System.Globalization;
+
+using Ken.Pruning;
+
+namespace Ken.Server.Hosting;
+
+/// <summary>
+/// Everything the server is configured with. Values come from, in rising precedence, appsettings.json
+/// (section <c>Ken</c>), <c>KEN_*</c> environment variables and command-line flags; see
+/// <see cref="OptionSources"/> and docs/OPERATIONS.md.
+/// </summary>
+public sealed class KenServerOptions
+{
+    public const string Section = "Ken";
+
+    public const string DefaultUrls = "http://127.0.0.1:5000";
+
+    public const string DefaultMetricsUrls = "http://127.0.0.1:9464";
+
+    /// <summary>HTTP/1.1 endpoint(s) for the Prometheus scrape at /metrics; <c>none</c> disables it.</summary>
+    public string MetricsUrls { get; init; } = DefaultMetricsUrls;
+
+    /// <summary>Backbone: a default model name (<c>minilm</c>) or a path to an ONNX encoder.</summary>
+    public string Model { get; init; } = "minilm";
+
+    /// <summary>WordPiece vocabulary for a custom <see cref="Model"/>; the default models bring theirs.</summary>
+    public string? Vocab { get; init; }
+
+    /// <summary>Root of the registry (<c>tasks/</c>), the quarantine and the admin token.</summary>
+    public string DataDir { get; init; } = DefaultDataDir();
+
+    /// <summary>Weight slots (tasks materialized at once).</summary>
+    public int Slots { get; init; } = 2;
+
+    /// <summary>Most texts in one batch.</summary>
+    public int MaxBatch { get; init; } = 32;
+
+    /// <summary>How long a slot waits for more requests of its task before running a partial batch.</summary>
+    public int BatchWindowMs { get; init; } = 2;
+
+    /// <summary>Most requests waiting in all queues together; beyond it requests get RESOURCE_EXHAUSTED.</summary>
+    public int MaxQueue { get; init; } = 1024;
+
+    /// <summary>Bytes of bound deltas kept in host memory (LRU beyond it; pinned tasks stay).</summary>
+    public long HostDeltaBudget { get; init; } = 1L << 30;
+
+    public SwapMode SwapMode { get; init; } = SwapMode.Patch;
+
+    /// <summary>Bearer token for the registry; when null the server creates one in <see cref="DataDir"/>.</summary>
+    public string? AdminToken { get; init; }
+
+    /// <summary>Largest gRPC message accepted (requests and upload chunks).</summary>
+    public int MaxMessageBytes { get; init; } = 16 << 20;
+
+    /// <summary>Most texts in one Classify or Embed call.</summary>
+    public int MaxTexts { get; init; } = 256;
+
+    /// <summary>Most characters in one text.</summary>
+    public int MaxTextChars { get; init; } = 32_768;
+
+    /// <summary>Largest .ken file RegisterTask accepts.</summary>
+    public long MaxTaskBytes { get; init; } = 1L << 30;
+
+    /// <summary>How long shutdown waits for admitted requests to finish.</summary>
+    public int ShutdownTimeoutSeconds { get; init; } = 30;
+
+    public string TasksDir => Path.Combine(DataDir, "tasks");
+
+    public string QuarantineDir => Path.Combine(DataDir, "quarantine");
+
+    public string AdminTokenPath => Path.Combine(DataDir, "admin.token");
+
+    public static string DefaultDataDir() =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "ken");
+
+    /// <summary>Reads and validates the options from the <see cref="Section"/> section of <paramref name="configuration"/>.</summary>
+    public static KenServerOptions Load(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(Section);
+        var defaults = new KenServerOptions();
+        var options = new KenServerOptions
+        {
+            Model = Text("Model") ?? defaults.Model,
+            MetricsUrls = Text("MetricsUrls") ?? defaults.MetricsUrls,
+            Vocab = Text("Vocab"),
+            DataDir = Path.GetFullPath(Text("DataDir") ?? defaults.DataDir),
+            Slots = Int("Slots", defaults.Slots, 1, 1024),
+            MaxBatch = Int("MaxBatch", defaults.MaxBatch, 1, 65_536),
+            BatchWindowMs = Int("BatchWindowMs", defaults.BatchWindowMs, 0, 10_000),
+            MaxQueue = Int("MaxQueue", defaults.MaxQueue, 1, 10_000_000),
+            HostDeltaBudget = Text("HostDeltaBudget") is { } budget ? ByteSize.Parse(budget, Flag("HostDeltaBudget")) : defaults.HostDeltaBudget,
+            SwapMode = Text("SwapMode") is { } mode ? ParseSwapMode(mode) : defaults.SwapMode,
+            AdminToken = Text("AdminToken"),
+            MaxMessageBytes = (int)Math.Min(int.MaxValue, Text("MaxMessageBytes") is { } m ? ByteSize.Parse(m, Flag("MaxMessageBytes")) : defaults.MaxMessageBytes),
+            MaxTexts = Int("MaxTexts", defaults.MaxTexts, 1, 1_000_000),
+            MaxTextChars = Int("MaxTextChars", defaults.MaxTextChars, 1, 100_000_000),
+            MaxTaskBytes = Text("MaxTaskBytes") is { } t ? ByteSize.Parse(t, Flag("MaxTaskBytes")) : defaults.MaxTaskBytes,
+            ShutdownTimeoutSeconds = Int("ShutdownTimeoutSeconds", defaults.ShutdownTimeoutSeconds, 0, 3600),
+        };
+
+        if (options.MaxMessageBytes < 1024)
+        {
+            throw new KenException($"{Flag("MaxMessageBytes")} is {options.MaxMessageBytes} bytes; use at least 1KB (the default is 16MB).");
+        }
+
+        if (options.MaxTaskBytes < 1)
+        {
+            throw new KenException($"{Flag("MaxTaskBytes")} must be at least 1 byte; the default is 1GiB.");
+        }
+
+        if (options.AdminToken is { Length: < 16 })
+        {
+            throw new KenException($"{Flag("AdminToken")} is shorter than 16 characters; use a long random token (e.g. `openssl rand -hex 32`), or leave it unset and the server creates one.");
+        }
+
+        if (options.Vocab is not null && !File.Exists(options.Vocab))
+        {
+            throw new KenException($"{Flag("Vocab")} is {options.Vocab}, which does not exist; pass the vocab.txt of your model.");
+        }
+
+        return options;
+
+        string? Text(string key)
+        {
+            var value = section[key];
+            return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        }
+
+        int Int(string key, int fallback, int min, int max)
+        {
+            var text = Text(key);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+            {
+                throw new KenException($"{Flag(key)} is \"{text}\"; it must be a whole number from {min} to {max} (default {fallback}).");
+            }
+
+            return value;
+        }
+    }
+
+    /// <summary>Parses <c>patch</c>, <c>reload</c> or <c>resident</c>.</summary>
+    public static SwapMode ParseSwapMode(string text) => text.Trim().ToUpperInvariant() switch
+    {
+        "PATCH" => SwapMode.Patch,
+        "RELOAD" => SwapMode.Reload,
+        "RESIDENT" => SwapMode.Resident,
+        _ => throw new KenException($"--swap-mode is \"{text}\"; choose patch (default), reload or resident."),
+    };
+
+    private static string Flag(string key) => OptionSources.FlagFor(key);
+}

@@ -1,0 +1,14 @@
+namespace Ken.Server.Registry;
+
+/// <summary>Where a task lives now, cheapest to serve last.</summary>
+public enum ResidencyTier
+{
+    /// <summary>Only its .ken file; the next request reads and binds it.</summary>
+    Disk,
+
+    /// <summary>Bound in host memory, ready to swap into a slot.</summary>
+    Host,
+
+    /// <summary>Materialized in a weight slot.</summary>
+    Slot,
+}

@@ -1,0 +1,66 @@
+using Ken.Pruning.Deltas;
+using Ken.Server.Runtime;
+
+namespace Ken.Server.Registry;
+
+/// <summary>
+/// One registered task. Requests capture the entry they were admitted against, so replacing or
+/// unregistering a task never changes what an already admitted request runs.
+/// </summary>
+public sealed class TaskEntry
+{
+    private long _requestCount;
+    private long _swapCount;
+
+    internal TaskEntry(string name, string path, long fileBytes, KenDeltaMetadata metadata, DateTimeOffset registeredAt, bool pinned)
+    {
+        Name = name;
+        Path = path;
+        FileBytes = fileBytes;
+        Metadata = metadata;
+        RegisteredAt = registeredAt;
+        Pinned = pinned;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The registry file this entry was loaded from.</summary>
+    public string Path { get; }
+
+    public long FileBytes { get; }
+
+    public KenDeltaMetadata Metadata { get; }
+
+    public TaskKind Kind => Metadata.Kind;
+
+    public DateTimeOffset RegisteredAt { get; }
+
+    public bool Pinned { get; }
+
+    /// <summary>The bound delta while it is in host memory; null when only on disk. Guarded by the registry.</summary>
+    internal BoundTask? Bound { get; set; }
+
+    /// <summary>Last time the bound delta was used, for host LRU. Guarded by the registry.</summary>
+    internal long LastUsedTicks { get; set; }
+
+    /// <summary>Requests admitted and not yet finished; a busy entry is never evicted from host memory.</summary>
+    internal int Busy { get; set; }
+
+    /// <summary>Unregistered or replaced; its file may be gone, so its bound delta must stay until idle.</summary>
+    public bool Retired { get; internal set; }
+
+    /// <summary>Slots holding this entry's delta now; maintained by the scheduler.</summary>
+    internal int SlotCount;
+
+    public long RequestCount => Interlocked.Read(ref _requestCount);
+
+    public long SwapCount => Interlocked.Read(ref _swapCount);
+
+    public long ResidentBytes => Bound?.ResidentBytes ?? 0;
+
+    public ResidencyTier Tier => Volatile.Read(ref SlotCount) > 0 ? ResidencyTier.Slot : Bound is not null ? ResidencyTier.Host : ResidencyTier.Disk;
+
+    internal void CountRequest() => Interlocked.Increment(ref _requestCount);
+
+    internal void CountSwap() => Interlocked.Increment(ref _swapCount);
+}

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+
+using Ken.Pruning.Deltas;
+using Ken.Server.Runtime;
+
+namespace Ken.Server.Tests.Serving;
+
+/// <summary>
+/// A backend whose outputs depend only on (task in the slot, text), and which records contract
+/// violations (swap during a run, run with a task the slot does not hold, two runs on one slot)
+/// so that scheduler bugs fail tests.
+/// </summary>
+public sealed class FakeBackend : IInferenceBackend
+{
+    public const string MismatchKey = "fake.mismatch";
+    public const int Dimension = 8;
+
+    private readonly BoundTask?[] _slots;
+    private readonly int[] _running;
+    private int _swaps;
+
+    public FakeBackend(int slots = 2, int maxBatch = 8)
+    {
+        _slots = new BoundTask?[slots];
+        _running = new int[slots];
+        MaxBatchSize = maxBatch;
+    }
+
+    public string BaseModel => "fake-base";
+
+    public int SlotCount => _slots.Length;
+
+    public int MaxBatchSize { get; }
+
+    public long SlotBytes => 1 << 20;
+
+    /// <summary>Runs wait here while it is reset, so tests can hold a slot busy.</summary>
+    public ManualResetEventSlim Gate { get; } = new(true);
+
+    public ConcurrentQueue<string> Violations { get; } = new();
+
+    public ConcurrentQueue<string> RunTexts { get; } = new();
+
+    public int Swaps => Volatile.Read(ref _swaps);
+
+    public int MaxObservedBatch { get; private set; }
+
+    public BoundTask Bind(KenDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        if (delta.Metadata.Extra.ContainsKey(MismatchKey))
+        {
+            throw new DeltaMismatchException($"tensor 'encoder.layer.0.attention.self.query.weight' has base fingerprint 0000000000000000, but this backbone's is 1111111111111111.");
+        }
+
+        return new BoundTask(delta.Metadata, 1000, delta.Metadata.Task);
+    }
+
+    public BoundTask? SlotTask(int slot) => _slots[slot];
+
+    public SwapStats Swap(int slot, BoundTask? task)
+    {
+        if (Volatile.Read(ref _running[slot]) != 0)
+        {
+            Violations.Enqueue($"slot {slot} swapped while running");
+        }
+
+        _slots[slot] = task;
+        Interlocked.Increment(ref _swaps);
+        return new SwapStats(TimeSpan.FromTicks(10), TimeSpan.FromTicks(10), 1, 1);
+    }
+
+    public TaskOutput Run(int slot, BoundTask task, IReadOnlyList<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        if (Interlocked.Exchange(ref _running[slot], 1) != 0)
+        {
+            Violations.Enqueue($"slot {slot} ran twice at once");
+        }
+
+        try
+        {
+            if (!ReferenceEquals(_slots[slot], task))
+            {
+                Violations.Enqueue($"slot {slot} holds {_slots[slot]?.Name ?? "(base)"} but was run for {task.Name}");
+                throw new InvalidOperationException("run with the wrong task");
+            }
+
+            if (texts.Count > MaxBatchSize)
+            {
+                Violations.Enqueue($"batch of {texts.Count} over {MaxBatchSize}");
+            }
+
+            MaxObservedBatch = Math.Max(MaxObservedBatch, texts.Count);
+            Gate.Wait(TimeSpan.FromSeconds(30));
+            foreach (var text in texts)
+            {
+                RunTexts.Enqueue(text);
+            }
+
+            var truncated = new bool[texts.Count];
+            if (task.Kind == TaskKind.Embedding)
+            {
+                var vectors = new List<float[]>(texts.Count);
+                foreach (var text in texts)
+                {
+                    vectors.Add(ExpectedEmbedding(task.Name, text));
+                }
+
+                return new TaskOutput(vectors, null, truncated, texts.Count);
+            }
+
+            var results = new List<ClassificationResult>(texts.Count);
+            foreach (var text in texts)
+            {
+                var scores = ExpectedScores(task.Name, text, task.Labels.Count);
+                var best = 0;
+                for (var i = 1; i < scores.Length; i++)
+                {
+                    if (scores[i] > scores[best])
+                    {
+                        best = i;
+                    }
+                }
+
+                results.Add(new ClassificationResult(best, task.Labels[best], scores[best], scores));
+            }
+
+            return new TaskOutput(null, results, truncated, texts.Count);
+        }
+        finally
+        {
+            Volatile.Write(ref _running[slot], 0);
+        }
+    }
+
+    public static float[] ExpectedEmbedding(string task, string text)
+    {
+        var values = new float[Dimension];
+        var h = Hash(task, text);
+        for (var i = 0; i < Dimension; i++)
+        {
+            h = h * 6364136223846793005UL + 1442695040888963407UL;
+            values[i] = (h >> 40) / (float)(1 << 24);
+        }
+
+        return values;
+    }
+
+    public static float[] ExpectedScores(string task, string text, int labels)
+    {
+        var raw = ExpectedEmbedding(task, text);
+        var scores = new float[labels];
+        var sum = 0f;
+        for (var i = 0; i < labels; i++)
+        {
+            scores[i] = raw[i % Dimension] + 0.001f * i;
+            sum += scores[i];
+        }
+
+        for (var i = 0; i < labels; i++)
+        {
+            scores[i] /= sum;
+        }
+
+        return scores;
+    }
+
+    public void Dispose() => Gate.Dispose();
+
+    private static ulong Hash(string task, string text)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var c in task + "\u0000" + text)
+        {
+            h = (h ^ c) * 1099511628211UL;
+        }
+
+        return h;
+    }
+}

@@ -1,0 +1,103 @@
+using Google.Protobuf;
+
+using Grpc.Core;
+using Grpc.Net.Client;
+
+using Ken.Pruning.Deltas;
+using Ken.Server.Hosting;
+using Ken.Server.Runtime;
+using Ken.V1;
+
+using TaskKind = Ken.Pruning.Deltas.TaskKind;
+
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ken.Server.Tests.Serving;
+
+/// <summary>The real host on a free loopback port with a <see cref="FakeBackend"/>, and gRPC clients for it.</summary>
+internal sealed class TestServer : IAsyncDisposable
+{
+    public const string Token = "test-admin-token-0123456789abcdef";
+
+    private readonly WebApplication _app;
+
+    private TestServer(WebApplication app, string address, string metricsAddress, string dataDir, FakeBackend backend)
+    {
+        _app = app;
+        Address = address;
+        MetricsAddress = metricsAddress;
+        DataDir = dataDir;
+        Backend = backend;
+        Channel = GrpcChannel.ForAddress(address);
+        Inference = new Inference.InferenceClient(Channel);
+        Registry = new Ken.V1.Registry.RegistryClient(Channel);
+    }
+
+    public string Address { get; }
+
+    public string MetricsAddress { get; }
+
+    public string DataDir { get; }
+
+    public FakeBackend Backend { get; }
+
+    public GrpcChannel Channel { get; }
+
+    public Inference.InferenceClient Inference { get; }
+
+    public Ken.V1.Registry.RegistryClient Registry { get; }
+
+    public static Metadata AdminHeaders => new() { { "authorization", "Bearer " + Token } };
+
+    public static string NewDataDir() => Directory.CreateTempSubdirectory("ken-server-test-").FullName;
+
+    public static async Task<TestServer> StartAsync(FakeBackend backend, string? dataDir = null, bool withToken = true, params string[] extraArgs)
+    {
+        dataDir ??= NewDataDir();
+        var args = new List<string> { "--urls", "http://127.0.0.1:0", "--metrics-urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--batch-window-ms", "1" };
+        if (withToken)
+        {
+            args.Add("--admin-token");
+            args.Add(Token);
+        }
+
+        args.AddRange(extraArgs);
+        var app = KenHost.Build([.. args], services => services.AddSingleton<IInferenceBackend>(backend));
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        // KenHost binds the gRPC endpoint first and the metrics endpoint last.
+        Assert.Equal(2, app.Urls.Count);
+        return new TestServer(app, app.Urls.First(), app.Urls.Last(), dataDir, backend);
+    }
+
+    /// <summary>Writes a task file straight into the registry folder (as if registered before a restart).</summary>
+    public static void Seed(string dataDir, string task, TaskKind kind)
+    {
+        var tasks = Path.Combine(dataDir, "tasks");
+        Directory.CreateDirectory(tasks);
+        TestDeltas.Write(tasks, task, kind);
+    }
+
+    public async Task<TaskInfo> RegisterAsync(string name, byte[] bytes, bool overwrite = false, string? sha = null, ulong? size = null, Metadata? headers = null, int chunkSize = 100)
+    {
+        using var call = Registry.RegisterTask(headers ?? AdminHeaders, cancellationToken: TestContext.Current.CancellationToken);
+        await call.RequestStream.WriteAsync(new RegisterTaskRequest
+        {
+            Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, SizeBytes = size ?? (ulong)bytes.Length, Sha256 = sha ?? TestDeltas.Sha256(bytes) },
+        });
+        for (var offset = 0; offset < bytes.Length; offset += chunkSize)
+        {
+            await call.RequestStream.WriteAsync(new RegisterTaskRequest { Chunk = ByteString.CopyFrom(bytes, offset, Math.Min(chunkSize, bytes.Length - offset)) });
+        }
+
+        await call.RequestStream.CompleteAsync();
+        return await call;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+    }
+}
