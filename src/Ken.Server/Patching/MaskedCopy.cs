@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Ken.Server.Patching;
 
@@ -13,6 +14,10 @@ public static class MaskedCopy
 {
     // Lane masks for one mask byte: entry b has lane j all-ones when bit j of b is set. 8 KiB, built once.
     private static readonly Vector256<int>[] LaneMasks = BuildLaneMasks();
+
+    // Expand permutations for one mask byte: lane j of entry b reads the value whose rank among b's set
+    // bits is j's, so 8 packed values land on their masked lanes in one shuffle. 8 KiB, built once.
+    private static readonly Vector256<int>[] ExpandIndices = BuildExpandIndices();
 
     /// <summary>
     /// <c>destination[i] = source[i]</c> for every set bit <c>i</c> (restore from pristine);
@@ -81,6 +86,9 @@ public static class MaskedCopy
         CheckLengths(mask, destination.Length, destination.Length);
         var read = 0;
         var fullBytes = destination.Length >> 3;
+        ref var dst = ref MemoryMarshal.GetReference(destination);
+        ref var packed = ref MemoryMarshal.GetReference(values);
+        var expand = Avx2.IsSupported;
         var b = 0;
         while (b < fullBytes)
         {
@@ -95,6 +103,14 @@ public static class MaskedCopy
             {
                 values.Slice(read, 8).CopyTo(destination.Slice(b * 8, 8));
                 read += 8;
+            }
+            else if (expand && bits != 0 && read + 8 <= values.Length)
+            {
+                // Branch-free: a random half-dense mask defeats the branch predictor of a bit loop.
+                var offset = (nuint)(b * 8);
+                var spread = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref packed, (nuint)read), ExpandIndices[bits]);
+                Vector256.ConditionalSelect(LaneMasks[bits].AsSingle(), spread, Vector256.LoadUnsafe(ref dst, offset)).StoreUnsafe(ref dst, offset);
+                read += BitOperations.PopCount((uint)bits);
             }
             else
             {
@@ -154,6 +170,23 @@ public static class MaskedCopy
         {
             throw new ArgumentException("the mask has bits set beyond the tensor's last element", nameof(mask));
         }
+    }
+
+    private static Vector256<int>[] BuildExpandIndices()
+    {
+        var table = new Vector256<int>[256];
+        Span<int> lanes = stackalloc int[8];
+        for (var b = 0; b < 256; b++)
+        {
+            for (var j = 0; j < 8; j++)
+            {
+                lanes[j] = BitOperations.PopCount((uint)(b & ((1 << j) - 1)));
+            }
+
+            table[b] = Vector256.Create<int>(lanes);
+        }
+
+        return table;
     }
 
     private static Vector256<int>[] BuildLaneMasks()
