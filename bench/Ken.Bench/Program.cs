@@ -10,7 +10,13 @@ internal static class Program
             return 0;
         }
 
+        if (args.Length >= 1 && args[0] == "runtime")
+        {
+            return RuntimeBenchmark.Run(args[1..]);
+        }
+
         Console.Error.WriteLine("usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)");
+        Console.Error.WriteLine("       ken-bench runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)");
         return 2;
     }
 }

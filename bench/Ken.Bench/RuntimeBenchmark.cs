@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ken.Pruning.Checkpoints;
+using Ken.Pruning.Checkpoints.Onnx;
+using Ken.Pruning.Pruning;
+using Ken.Server.Runtime;
+using Ken.Server.Tokenization;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Ken.Bench;
+
+/// <summary>
+/// <c>ken-bench runtime</c>: on minilm, side by side in one process, what binding the weights as graph
+/// inputs costs against the original model, and what a swap costs against a full weight copy and a run.
+/// </summary>
+internal static class RuntimeBenchmark
+{
+    private const int SequenceLength = 128;
+
+    public static int Run(string[] args)
+    {
+        var iterations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
+        var minilm = DefaultModels.Get("minilm");
+        var arctic = DefaultModels.Get("arctic-xs");
+        var rows = new List<(string Metric, string Value)>();
+
+        var start = Stopwatch.GetTimestamp();
+        using var backend = PatchingBackend.Load(new BackboneOptions
+        {
+            ModelPath = minilm.ModelPath,
+            VocabPath = minilm.VocabPath,
+            Name = "minilm",
+            Slots = 2,
+            MaxBatchSize = 32,
+            MaxSequenceLength = SequenceLength,
+        });
+        var backendStartup = Stopwatch.GetElapsedTime(start);
+
+        start = Stopwatch.GetTimestamp();
+        using var original = new InferenceSession(minilm.ModelPath);
+        var originalStartup = Stopwatch.GetElapsedTime(start);
+        rows.Add(("start-up: Ken backbone (2 slots) / original session, ms", $"{Ms(backendStartup)} / {Ms(originalStartup)}"));
+
+        // 126 one-token words + [CLS] + [SEP] = exactly 128 tokens per text.
+        var text = string.Join(' ', Enumerable.Repeat("word", SequenceLength - 2));
+        var tokenizer = BertTextTokenizer.Load(minilm.VocabPath, SequenceLength, 32);
+        double batch32Ms = 0;
+        foreach (var batchSize in (int[])[8, 32])
+        {
+            var texts = Enumerable.Repeat(text, batchSize).ToArray();
+            backend.RunRaw(0, texts);
+            RunOriginal(original, tokenizer, texts);
+            double bound = 0, plain = 0;
+
+            // Interleaved so that noise from other jobs on the machine hits both sides alike.
+            for (var i = 0; i < iterations; i++)
+            {
+                start = Stopwatch.GetTimestamp();
+                backend.RunRaw(0, texts);
+                bound += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                start = Stopwatch.GetTimestamp();
+                RunOriginal(original, tokenizer, texts);
+                plain += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+
+            bound /= iterations;
+            plain /= iterations;
+            if (batchSize == 32)
+            {
+                batch32Ms = bound;
+            }
+
+            rows.Add(($"inference batch {batchSize} x {SequenceLength}: weights bound as inputs / original model, ms (ratio)", $"{bound:F1} / {plain:F1} ({bound / plain:F2}x)"));
+        }
+
+        using var minilmCheckpoint = OnnxCheckpoint.Open(minilm.ModelPath);
+        using var arcticCheckpoint = OnnxCheckpoint.Open(arctic.ModelPath);
+        var delta = DeltaBuilder.Build(minilmCheckpoint, arcticCheckpoint, new PruneOptions
+        {
+            Budget = PruneBudget.Fraction(0.5),
+            Method = "magnitude",
+            Kind = "embedding",
+            Pooling = "cls",
+            Normalize = true,
+        });
+        var task = backend.Bind(delta);
+        backend.Swap(1, task);
+        backend.Swap(1, null);
+        double swap = 0, restore = 0, apply = 0, copy = 0;
+        long values = 0;
+        var swapIterations = Math.Max(iterations * 2, 10);
+        backend.Swap(1, task);
+        for (var i = 0; i < swapIterations; i++)
+        {
+            var restored = backend.Swap(1, null);
+            var applied = backend.Swap(1, task);
+            restore += restored.Restore.TotalMilliseconds;
+            apply += applied.Apply.TotalMilliseconds;
+            swap += restored.Total.TotalMilliseconds + applied.Total.TotalMilliseconds;
+            values = applied.ValuesApplied;
+
+            start = Stopwatch.GetTimestamp();
+            backend.SlotWeights(0).CopyFrom(backend.Pristine);
+            copy += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        backend.Swap(1, null);
+        swap /= swapIterations;
+        restore /= swapIterations;
+        apply /= swapIterations;
+        copy /= swapIterations;
+        rows.Add(($"swap arctic-xs keep 0.5 ({values:N0} values): restore + apply, ms", $"{restore:F2} + {apply:F2} = {swap:F2}"));
+        rows.Add(("full copy of all backbone weights once, ms (swap / copy)", $"{copy:F2} ({swap / copy:F2}x)"));
+        rows.Add(("swap as a fraction of one batch-32 run", $"{swap / batch32Ms:P1}"));
+        rows.Add(("resident bytes per slot (weights)", $"{backend.SlotBytes:N0}"));
+        rows.Add(("resident bytes of the bound task (masks + values + head)", $"{task.ResidentBytes:N0}"));
+
+        Console.WriteLine($"ken-bench runtime: minilm, {Environment.ProcessorCount} cores, ONNX Runtime CPU, {iterations} timed runs per inference row, {swapIterations} swaps");
+        Console.WriteLine();
+        Console.WriteLine("| measure | value |");
+        Console.WriteLine("|---|---|");
+        foreach (var (metric, value) in rows)
+        {
+            Console.WriteLine($"| {metric} | {value} |");
+        }
+
+        return 0;
+    }
+
+    private static void RunOriginal(InferenceSession session, BertTextTokenizer tokenizer, string[] texts)
+    {
+        var batch = tokenizer.CreateBatch();
+        tokenizer.Tokenize(texts, batch);
+        long[] shape = [batch.BatchSize, batch.SequenceLength];
+        using var ids = OrtValue.CreateTensorValueFromMemory(batch.InputIds.ToArray(), shape);
+        using var mask = OrtValue.CreateTensorValueFromMemory(batch.AttentionMask.ToArray(), shape);
+        using var types = OrtValue.CreateTensorValueFromMemory(batch.TokenTypeIds.ToArray(), shape);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["input_ids", "attention_mask", "token_type_ids"], [ids, mask, types], ["last_hidden_state"]);
+    }
+
+    private static string Ms(TimeSpan time) => time.TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture);
+}

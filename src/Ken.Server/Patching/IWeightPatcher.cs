@@ -1,0 +1,17 @@
+namespace Ken.Server.Patching;
+
+/// <summary>
+/// Writes bound tasks into a slot's weight buffers and takes them out again. The CPU patcher works on
+/// host buffers; a CUDA one works on device buffers with the same physical patches.
+/// </summary>
+public interface IWeightPatcher
+{
+    /// <summary>Writes the task's kept values into <paramref name="slot"/>; returns how many values it wrote.</summary>
+    long Apply(WeightSet slot, PreparedTask task);
+
+    /// <summary>
+    /// Copies <paramref name="pristine"/> back over every position <paramref name="task"/> patched,
+    /// leaving <paramref name="slot"/> equal to the base; returns how many values it wrote.
+    /// </summary>
+    long Restore(WeightSet slot, WeightSet pristine, PreparedTask task);
+}

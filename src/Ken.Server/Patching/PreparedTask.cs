@@ -1,0 +1,43 @@
+using Ken.Server.Runtime;
+
+namespace Ken.Server.Patching;
+
+/// <summary>
+/// What <see cref="PatchingBackend"/> keeps in <see cref="BoundTask.State"/>: the task's patches in
+/// physical layout (largest first, so parallel patching finishes evenly) and its head layers.
+/// </summary>
+public sealed class PreparedTask
+{
+    internal PreparedTask(object owner, IReadOnlyList<PhysicalPatch> patches, DenseLayer? pooler, ClassificationHead? classifier, bool usesGraphPooler)
+    {
+        Owner = owner;
+        Patches = patches;
+        Pooler = pooler;
+        Classifier = classifier;
+        UsesGraphPooler = usesGraphPooler;
+        long values = 0;
+        foreach (var patch in patches)
+        {
+            values += patch.Values.Length;
+        }
+
+        ValueCount = values;
+    }
+
+    public IReadOnlyList<PhysicalPatch> Patches { get; }
+
+    /// <summary>The task's own <c>pooler.dense</c> layer (head tensors), when it pools with one the graph lacks.</summary>
+    public DenseLayer? Pooler { get; }
+
+    /// <summary>The classifier of a classification task.</summary>
+    public ClassificationHead? Classifier { get; }
+
+    /// <summary>True when pooling reads the graph's own pooler output (its weights patched like any other).</summary>
+    public bool UsesGraphPooler { get; }
+
+    /// <summary>Total kept values over all patches.</summary>
+    public long ValueCount { get; }
+
+    /// <summary>The backend that bound the task; a task bound by one backbone must not be patched into another.</summary>
+    internal object Owner { get; }
+}
