@@ -28,7 +28,7 @@ internal static class SelectionBenchmark
         variants.Add(("magnitude", new MagnitudeSelector()));
         variants.Add(("random", new RandomSelector(1)));
 
-        Console.WriteLine($"best of {reps}, single thread, ns/element");
+        Console.WriteLine($"best of {reps}, single thread, ns/element (Vector<double> lanes {System.Numerics.Vector<double>.Count}, Vector512 accelerated {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated})");
         Console.WriteLine();
         Console.WriteLine("| n | k | " + string.Join(" | ", variants.Select(v => v.Name)) + " |");
         Console.WriteLine("|---|---|" + string.Concat(variants.Select(_ => "---:|")));
@@ -67,7 +67,13 @@ internal static class SelectionBenchmark
         double keep = double.Parse(args[2], CultureInfo.InvariantCulture);
         int rowCount = args.Length >= 4 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 64;
         float[][] rows = Rows(n, rowCount, seed: n);
-        double ns = Time(new KenSelector(), rows, (int)(keep * n));
+        var selector = new KenSelector();
+        double ns = double.PositiveInfinity;
+        for (int r = 0; r < 20; r++)
+        {
+            ns = Math.Min(ns, Time(selector, rows, (int)(keep * n)));
+        }
+
         Console.WriteLine((ns / ((double)rows.Length * n)).ToString("F1", CultureInfo.InvariantCulture) + " ns/element");
         return 0;
     }

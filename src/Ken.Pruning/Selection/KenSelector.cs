@@ -77,33 +77,40 @@ public sealed class KenSelector : IRowSelector
     /// <summary>Sorts the row by (value, position) and records equal-value runs.</summary>
     private static void SortRow(ReadOnlySpan<float> row, KenRowScratch scratch, int n)
     {
-        Span<uint> keys = scratch.Keys.AsSpan(0, n);
-        Span<int> order = scratch.Order.AsSpan(0, n);
+        Span<ulong> items = scratch.Items.AsSpan(0, n);
         for (int i = 0; i < n; i++)
         {
-            keys[i] = RadixSort.FloatKey(row[i]);
-            order[i] = i;
+            items[i] = ((ulong)RadixSort.FloatKey(row[i]) << 32) | (uint)i;
         }
 
-        RadixSort.Sort(keys, order, scratch.KeysScratch, scratch.OrderScratch);
+        RadixSort.SortByUpperHalf(items, scratch.ItemsScratch);
 
+        Span<int> order = scratch.Order.AsSpan(0, n);
         Span<float> values = scratch.SortedValues.AsSpan(0, n);
         Span<double> x = scratch.SortedX.AsSpan(0, n);
         Span<int> groupStart = scratch.GroupStart.AsSpan(0, n);
         Span<int> groupEnd = scratch.GroupEnd.AsSpan(0, n);
+        int runStart = 0;
         for (int p = 0; p < n; p++)
         {
+            ulong item = items[p];
+            int position = (int)(uint)item;
+            order[p] = position;
+
             // Adding +0 turns -0 into +0, so the run of zeros holds one value.
-            float v = row[order[p]] + 0f;
+            float v = row[position] + 0f;
             values[p] = v;
             x[p] = v;
-            groupStart[p] = p > 0 && values[p - 1] == v ? groupStart[p - 1] : p;
+            if (p > 0 && values[p - 1] != v)
+            {
+                groupEnd[runStart..p].Fill(p - 1);
+                runStart = p;
+            }
+
+            groupStart[p] = runStart;
         }
 
-        for (int p = n - 1; p >= 0; p--)
-        {
-            groupEnd[p] = p < n - 1 && values[p + 1] == values[p] ? groupEnd[p + 1] : p;
-        }
+        groupEnd[runStart..n].Fill(n - 1);
     }
 
     /// <summary>numpy.linspace(min, max, k): j·step + min, the last point exactly max.</summary>
