@@ -22,7 +22,7 @@ internal static class Program
 
         Console.Error.WriteLine("usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)\n" +
             "       ken-bench select [REPS] [--no-baseline]   (KEN/magnitude/random ns/element table)\n" +
-            "       ken-bench select-profile N KEEP [ROWS]   (one KEN loop, for profilers)");
+            "       ken-bench select-profile N KEEP [ROWS] [--baseline]   (one KEN loop, for profilers)");
         return 2;
     }
 }

@@ -60,14 +60,17 @@ internal static class SelectionBenchmark
         return 0;
     }
 
-    /// <summary>Runs only the current KEN selector, for profilers (callgrind) that need one steady loop.</summary>
+    /// <summary>
+    /// Runs one KEN selector (the current one, or the pre-perf one with --baseline) in a steady loop,
+    /// for profilers and for `perf stat -e cycles:u`, which a loaded machine does not skew.
+    /// </summary>
     public static int Profile(string[] args)
     {
         int n = int.Parse(args[1], CultureInfo.InvariantCulture);
         double keep = double.Parse(args[2], CultureInfo.InvariantCulture);
         int rowCount = args.Length >= 4 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 64;
         float[][] rows = Rows(n, rowCount, seed: n);
-        var selector = new KenSelector();
+        IRowSelector selector = args.Contains("--baseline") ? new BaselineKenSelector() : new KenSelector();
         double ns = double.PositiveInfinity;
         for (int r = 0; r < 20; r++)
         {
