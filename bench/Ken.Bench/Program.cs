@@ -15,8 +15,21 @@ internal static class Program
             return RuntimeBenchmark.Run(args[1..]);
         }
 
-        Console.Error.WriteLine("usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)");
-        Console.Error.WriteLine("       ken-bench runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)");
+        if (args.Length >= 1 && args[0] == "select")
+        {
+            return SelectionBenchmark.Run(args);
+        }
+
+        if (args.Length >= 3 && args[0] == "select-profile")
+        {
+            return SelectionBenchmark.Profile(args);
+        }
+
+        Console.Error.WriteLine(
+            "usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)\n" +
+            "       ken-bench runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)\n" +
+            "       ken-bench select [REPS] [--no-baseline]   (KEN/magnitude/random ns/element table)\n" +
+            "       ken-bench select-profile N KEEP [ROWS] [--baseline]   (one KEN loop, for profilers)");
         return 2;
     }
 }

@@ -11,13 +11,11 @@ internal sealed class KenRowScratch
     [ThreadStatic]
     private static KenRowScratch? current;
 
-    internal uint[] Keys { get; private set; } = [];
+    internal ulong[] Items { get; private set; } = [];
 
-    internal uint[] KeysScratch { get; private set; } = [];
+    internal ulong[] ItemsScratch { get; private set; } = [];
 
     internal int[] Order { get; private set; } = [];
-
-    internal int[] OrderScratch { get; private set; } = [];
 
     internal float[] SortedValues { get; private set; } = [];
 
@@ -64,13 +62,12 @@ internal sealed class KenRowScratch
 
     private void Ensure(int n, int k)
     {
-        if (Keys.Length < n)
+        if (Items.Length < n)
         {
-            int size = Grow(Keys.Length, n);
-            Keys = new uint[size];
-            KeysScratch = new uint[size];
+            int size = Grow(Items.Length, n);
+            Items = new ulong[size];
+            ItemsScratch = new ulong[size];
             Order = new int[size];
-            OrderScratch = new int[size];
             SortedValues = new float[size];
             SortedX = new double[size];
             GroupStart = new int[size];
@@ -79,8 +76,8 @@ internal sealed class KenRowScratch
             RightParent = new int[size + 1];
         }
 
-        // Grid-sized buffers carry two vectors of padding for the density kernels' last block.
-        int gridNeed = k + (2 * Vector<double>.Count);
+        // Grid-sized buffers carry four vectors of padding for the density kernels' last block.
+        int gridNeed = k + (4 * Vector<double>.Count);
         if (Grid.Length < gridNeed)
         {
             int size = Grow(Grid.Length, gridNeed);

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Ken.Pruning.Selection;
 
 /// <summary>
@@ -77,33 +80,40 @@ public sealed class KenSelector : IRowSelector
     /// <summary>Sorts the row by (value, position) and records equal-value runs.</summary>
     private static void SortRow(ReadOnlySpan<float> row, KenRowScratch scratch, int n)
     {
-        Span<uint> keys = scratch.Keys.AsSpan(0, n);
-        Span<int> order = scratch.Order.AsSpan(0, n);
+        Span<ulong> items = scratch.Items.AsSpan(0, n);
         for (int i = 0; i < n; i++)
         {
-            keys[i] = RadixSort.FloatKey(row[i]);
-            order[i] = i;
+            items[i] = ((ulong)RadixSort.FloatKey(row[i]) << 32) | (uint)i;
         }
 
-        RadixSort.Sort(keys, order, scratch.KeysScratch, scratch.OrderScratch);
+        RadixSort.SortByUpperHalf(items, scratch.ItemsScratch);
 
+        Span<int> order = scratch.Order.AsSpan(0, n);
         Span<float> values = scratch.SortedValues.AsSpan(0, n);
         Span<double> x = scratch.SortedX.AsSpan(0, n);
         Span<int> groupStart = scratch.GroupStart.AsSpan(0, n);
         Span<int> groupEnd = scratch.GroupEnd.AsSpan(0, n);
+        int runStart = 0;
         for (int p = 0; p < n; p++)
         {
+            ulong item = items[p];
+            int position = (int)(uint)item;
+            order[p] = position;
+
             // Adding +0 turns -0 into +0, so the run of zeros holds one value.
-            float v = row[order[p]] + 0f;
+            float v = row[position] + 0f;
             values[p] = v;
             x[p] = v;
-            groupStart[p] = p > 0 && values[p - 1] == v ? groupStart[p - 1] : p;
+            if (p > 0 && values[p - 1] != v)
+            {
+                groupEnd[runStart..p].Fill(p - 1);
+                runStart = p;
+            }
+
+            groupStart[p] = runStart;
         }
 
-        for (int p = n - 1; p >= 0; p--)
-        {
-            groupEnd[p] = p < n - 1 && values[p + 1] == values[p] ? groupEnd[p + 1] : p;
-        }
+        groupEnd[runStart..n].Fill(n - 1);
     }
 
     /// <summary>numpy.linspace(min, max, k): j·step + min, the last point exactly max.</summary>
@@ -208,14 +218,22 @@ public sealed class KenSelector : IRowSelector
             right[i] = i;
         }
 
+        // Unchecked indexing below: every index is a slot in [0, n) or a union-find node in
+        // [0, n], and parents only ever point inside that range.
+        ref int l = ref MemoryMarshal.GetReference(left);
+        ref int r = ref MemoryMarshal.GetReference(right);
+        ref float val = ref MemoryMarshal.GetReference(values);
+        ref int ord = ref MemoryMarshal.GetReference(order);
+        ref int gs = ref MemoryMarshal.GetReference(groupStart);
+        ref int ge = ref MemoryMarshal.GetReference(groupEnd);
         for (int v = 0; v < k; v++)
         {
             int j = visit[v];
             float g = (float)grid[j];
-            int below = FindLeft(left, split[j]);
-            int above = FindRight(right, split[j] + 1);
-            float dBelow = below >= 0 ? MathF.Abs(values[below] - g) : float.PositiveInfinity;
-            float dAbove = above < n ? MathF.Abs(values[above] - g) : float.PositiveInfinity;
+            int below = FindLeft(ref l, split[j]);
+            int above = FindRight(ref r, split[j] + 1);
+            float dBelow = below >= 0 ? MathF.Abs(Unsafe.Add(ref val, below) - g) : float.PositiveInfinity;
+            float dAbove = above < n ? MathF.Abs(Unsafe.Add(ref val, above) - g) : float.PositiveInfinity;
             float best = Math.Min(dBelow, dAbove);
 
             // Several values can share the float32 distance (rounding, or symmetry around g): walk
@@ -223,28 +241,36 @@ public sealed class KenSelector : IRowSelector
             // positions ascend, so its first untaken slot is its smallest position.
             int chosenSlot = -1;
             int chosenPosition = int.MaxValue;
-            for (int p = below; p >= 0 && MathF.Abs(values[p] - g) == best; p = FindLeft(left, groupStart[p] - 1))
+            if (dBelow == best)
             {
-                int q = FindRight(right, groupStart[p]);
-                if (order[q] < chosenPosition)
+                for (int p = below; p >= 0 && MathF.Abs(Unsafe.Add(ref val, p) - g) == best; p = FindLeft(ref l, Unsafe.Add(ref gs, p) - 1))
                 {
-                    chosenPosition = order[q];
-                    chosenSlot = q;
+                    int start = Unsafe.Add(ref gs, p);
+                    int q = start == p ? p : FindRight(ref r, start);
+                    if (Unsafe.Add(ref ord, q) < chosenPosition)
+                    {
+                        chosenPosition = Unsafe.Add(ref ord, q);
+                        chosenSlot = q;
+                    }
                 }
             }
 
-            for (int p = above; p < n && MathF.Abs(values[p] - g) == best; p = FindRight(right, groupEnd[p] + 1))
+            if (dAbove == best)
             {
-                int q = FindRight(right, groupStart[p]);
-                if (order[q] < chosenPosition)
+                for (int p = above; p < n && MathF.Abs(Unsafe.Add(ref val, p) - g) == best; p = FindRight(ref r, Unsafe.Add(ref ge, p) + 1))
                 {
-                    chosenPosition = order[q];
-                    chosenSlot = q;
+                    // The run lies wholly above the split and every slot between the split and p
+                    // is taken, so p is the run's first untaken slot.
+                    if (Unsafe.Add(ref ord, p) < chosenPosition)
+                    {
+                        chosenPosition = Unsafe.Add(ref ord, p);
+                        chosenSlot = p;
+                    }
                 }
             }
 
-            left[chosenSlot + 1] = chosenSlot;
-            right[chosenSlot] = chosenSlot + 1;
+            Unsafe.Add(ref l, chosenSlot + 1) = chosenSlot;
+            Unsafe.Add(ref r, chosenSlot) = chosenSlot + 1;
             positions[v] = chosenPosition;
         }
 
@@ -252,28 +278,32 @@ public sealed class KenSelector : IRowSelector
     }
 
     /// <summary>The largest untaken slot at or below <paramref name="slot"/>, or -1.</summary>
-    private static int FindLeft(Span<int> left, int slot)
+    private static int FindLeft(ref int left, int slot)
     {
         int a = slot + 1;
-        while (left[a] != a)
+        int parent = Unsafe.Add(ref left, a);
+        while (parent != a)
         {
-            int parent = left[a];
-            left[a] = left[parent];
+            int grand = Unsafe.Add(ref left, parent);
+            Unsafe.Add(ref left, a) = grand;
             a = parent;
+            parent = grand;
         }
 
         return a - 1;
     }
 
     /// <summary>The smallest untaken slot at or above <paramref name="slot"/>, or n.</summary>
-    private static int FindRight(Span<int> right, int slot)
+    private static int FindRight(ref int right, int slot)
     {
         int a = slot;
-        while (right[a] != a)
+        int parent = Unsafe.Add(ref right, a);
+        while (parent != a)
         {
-            int parent = right[a];
-            right[a] = right[parent];
+            int grand = Unsafe.Add(ref right, parent);
+            Unsafe.Add(ref right, a) = grand;
             a = parent;
+            parent = grand;
         }
 
         return a;

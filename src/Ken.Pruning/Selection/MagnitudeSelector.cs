@@ -37,41 +37,37 @@ public sealed class MagnitudeSelector : IRowSelector
 
         Buffers b = buffers ??= new Buffers();
         b.Ensure(n);
-        Span<uint> keys = b.Keys.AsSpan(0, n);
-        Span<int> order = b.Order.AsSpan(0, n);
+        Span<ulong> items = b.Items.AsSpan(0, n);
         for (int i = 0; i < n; i++)
         {
             // A non-negative float's bits order like the float; complementing makes the largest
             // change sort first, and the stable sort keeps lower positions first among ties.
             float change = MathF.Abs(finetuned[i] - pretrained[i]);
-            keys[i] = ~BitConverter.SingleToUInt32Bits(change);
-            order[i] = i;
+            items[i] = ((ulong)~BitConverter.SingleToUInt32Bits(change) << 32) | (uint)i;
         }
 
-        RadixSort.Sort(keys, order, b.KeysScratch, b.OrderScratch);
-        order[..k].CopyTo(positions);
+        RadixSort.SortByUpperHalf(items, b.ItemsScratch);
+        for (int i = 0; i < k; i++)
+        {
+            positions[i] = (int)(uint)items[i];
+        }
+
         return k;
     }
 
     private sealed class Buffers
     {
-        internal uint[] Keys { get; private set; } = [];
+        internal ulong[] Items { get; private set; } = [];
 
-        internal uint[] KeysScratch { get; private set; } = [];
-
-        internal int[] Order { get; private set; } = [];
-
-        internal int[] OrderScratch { get; private set; } = [];
+        internal ulong[] ItemsScratch { get; private set; } = [];
 
         internal void Ensure(int n)
         {
-            if (Keys.Length < n)
+            if (Items.Length < n)
             {
-                int size = Math.Max(n, Keys.Length * 2);
-                Keys = new uint[size];
-                KeysScratch = new uint[size];
-                Order = new int[size];
-                OrderScratch = new int[size];
+                int size = Math.Max(n, Items.Length * 2);
+                Items = new ulong[size];
+                ItemsScratch = new ulong[size];
             }
         }
     }

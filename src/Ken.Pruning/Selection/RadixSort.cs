@@ -1,6 +1,9 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Ken.Pruning.Selection;
 
-/// <summary>Stable LSD radix sort of 32-bit keys carrying an int payload.</summary>
+/// <summary>Stable LSD radix sort of 32-bit keys packed above a 32-bit payload.</summary>
 internal static class RadixSort
 {
     /// <summary>
@@ -19,39 +22,40 @@ internal static class RadixSort
     }
 
     /// <summary>
-    /// Sorts <paramref name="keys"/> ascending, moving <paramref name="payload"/> along; equal keys
-    /// keep their input order. The scratch spans must be at least as long as the keys.
+    /// Sorts <paramref name="items"/> ascending by their upper 32 bits, stably, so items that were
+    /// in ascending order of their lower 32 bits (a payload such as a position) stay that way within
+    /// equal keys. <paramref name="scratch"/> must be at least as long as the items.
     /// </summary>
-    internal static void Sort(Span<uint> keys, Span<int> payload, Span<uint> scratchKeys, Span<int> scratchPayload)
+    internal static void SortByUpperHalf(Span<ulong> items, Span<ulong> scratch)
     {
-        int n = keys.Length;
+        int n = items.Length;
         if (n < 2)
         {
             return;
         }
 
         // One counting pass for all four digits; digits shared by every key are skipped, which for
-        // weights (one sign, a narrow exponent range) usually saves one or two passes.
+        // weights (one sign, a narrow exponent range) sometimes saves a pass.
         Span<int> counts = stackalloc int[4 * 256];
         counts.Clear();
+        ref int c = ref MemoryMarshal.GetReference(counts);
+        ref ulong src = ref MemoryMarshal.GetReference(items);
         for (int i = 0; i < n; i++)
         {
-            uint key = keys[i];
-            counts[(int)(key & 0xFF)]++;
-            counts[256 + (int)((key >> 8) & 0xFF)]++;
-            counts[512 + (int)((key >> 16) & 0xFF)]++;
-            counts[768 + (int)(key >> 24)]++;
+            uint key = (uint)(Unsafe.Add(ref src, i) >> 32);
+            Unsafe.Add(ref c, (int)(key & 0xFF))++;
+            Unsafe.Add(ref c, 256 + (int)((key >> 8) & 0xFF))++;
+            Unsafe.Add(ref c, 512 + (int)((key >> 16) & 0xFF))++;
+            Unsafe.Add(ref c, 768 + (int)(key >> 24))++;
         }
 
-        Span<uint> srcKeys = keys;
-        Span<int> srcPayload = payload;
-        Span<uint> dstKeys = scratchKeys[..n];
-        Span<int> dstPayload = scratchPayload[..n];
+        ref ulong dst = ref MemoryMarshal.GetReference(scratch[..n]);
+        bool inItems = true;
         for (int pass = 0; pass < 4; pass++)
         {
             Span<int> digitCounts = counts.Slice(pass * 256, 256);
-            int shift = pass * 8;
-            if (digitCounts[(int)((srcKeys[0] >> shift) & 0xFF)] == n)
+            int shift = 32 + (pass * 8);
+            if (digitCounts[(int)((src >> shift) & 0xFF)] == n)
             {
                 continue;
             }
@@ -59,31 +63,30 @@ internal static class RadixSort
             int offset = 0;
             for (int d = 0; d < 256; d++)
             {
-                int c = digitCounts[d];
+                int count = digitCounts[d];
                 digitCounts[d] = offset;
-                offset += c;
+                offset += count;
             }
 
+            // Every slot is a prefix count below n, so the unchecked stores stay inside the buffer.
+            ref int digitBase = ref MemoryMarshal.GetReference(digitCounts);
             for (int i = 0; i < n; i++)
             {
-                uint key = srcKeys[i];
-                int slot = digitCounts[(int)((key >> shift) & 0xFF)]++;
-                dstKeys[slot] = key;
-                dstPayload[slot] = srcPayload[i];
+                ulong item = Unsafe.Add(ref src, i);
+                ref int slot = ref Unsafe.Add(ref digitBase, (int)((item >> shift) & 0xFF));
+                Unsafe.Add(ref dst, slot) = item;
+                slot++;
             }
 
-            Span<uint> tk = srcKeys;
-            srcKeys = dstKeys;
-            dstKeys = tk;
-            Span<int> tp = srcPayload;
-            srcPayload = dstPayload;
-            dstPayload = tp;
+            ref ulong swap = ref src;
+            src = ref dst;
+            dst = ref swap;
+            inItems = !inItems;
         }
 
-        if (srcKeys != keys)
+        if (!inItems)
         {
-            srcKeys.CopyTo(keys);
-            srcPayload.CopyTo(payload);
+            scratch[..n].CopyTo(items);
         }
     }
 }

@@ -1,4 +1,5 @@
 using Ken.Pruning;
+using Ken.Pruning.Checkpoints;
 using Ken.Server.Runtime;
 
 namespace Ken.Server.Hosting;
@@ -14,16 +15,66 @@ public static class BackendFactory
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-
-        // Plug the real runtimes in here, e.g.
-        //   SwapMode.Patch => PatchingBackend.Load(options.Model, options.Vocab, options.Slots, options.MaxBatch, loggerFactory),
-        // Until then, start-up fails loudly rather than serving made-up outputs.
+        var logger = loggerFactory.CreateLogger(typeof(BackendFactory));
         return options.SwapMode switch
         {
-            SwapMode.Patch or SwapMode.Reload or SwapMode.Resident => throw new KenException(
-                $"--swap-mode {options.SwapMode.ToString().ToLowerInvariant()} has no inference backend in this build of Ken.Server, so it cannot serve model '{options.Model}'; " +
-                "use a build that includes the ONNX Runtime backend (src/Ken.Server/Runtime)."),
+            SwapMode.Patch => LoadPatching(options, logger),
+            SwapMode.Reload or SwapMode.Resident => throw new KenException(
+                $"--swap-mode {options.SwapMode.ToString().ToLowerInvariant()} is not built yet (it is a benchmark baseline); use --swap-mode patch."),
             _ => throw new KenException($"--swap-mode {options.SwapMode} is unknown; choose patch, reload or resident."),
         };
+    }
+
+    /// <summary>The backbone's model and vocabulary: a default model name, or an .onnx path with a vocab.</summary>
+    public static BackboneOptions ResolveBackbone(KenServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!File.Exists(options.Model) && DefaultModels.TryResolve(options.Model, out var model))
+        {
+            return new BackboneOptions
+            {
+                ModelPath = model.ModelPath,
+                VocabPath = options.Vocab ?? model.VocabPath,
+                Name = model.Name,
+                Slots = options.Slots,
+                MaxBatchSize = options.MaxBatch,
+            };
+        }
+
+        if (!File.Exists(options.Model))
+        {
+            throw new KenException(
+                $"--model {options.Model}: no such file; pass an .onnx BERT-family encoder or one of: {string.Join(", ", DefaultModels.Names)}.");
+        }
+
+        string vocab = options.Vocab ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Model))!, "vocab.txt");
+        if (!File.Exists(vocab))
+        {
+            throw new KenException($"no vocabulary for --model {options.Model}: {vocab} does not exist; pass --vocab path/to/vocab.txt.");
+        }
+
+        return new BackboneOptions
+        {
+            ModelPath = options.Model,
+            VocabPath = vocab,
+            Name = options.Model,
+            Slots = options.Slots,
+            MaxBatchSize = options.MaxBatch,
+        };
+    }
+
+    private static PatchingBackend LoadPatching(KenServerOptions options, ILogger logger)
+    {
+        var backbone = ResolveBackbone(options);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var backend = PatchingBackend.Load(backbone);
+        logger.LogInformation(
+            "Backbone {Model} loaded in {Seconds:F1} s: {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
+            backbone.Name,
+            started.Elapsed.TotalSeconds,
+            backend.SlotCount,
+            backend.SlotBytes / (1024.0 * 1024.0),
+            backend.MaxBatchSize);
+        return backend;
     }
 }

@@ -1,0 +1,292 @@
+using Ken.Pruning.Selection;
+
+namespace Ken.Bench.Baseline;
+
+/// <summary>The selector as it was before the perf branch, kept so the benchmark can compare in one run.
+/// KEN's selection (DESIGN.md, "KEN selection"): a Gaussian KDE on a k-point grid, grid points
+/// visited by rounded density, each taking the nearest not-yet-taken value. Thread-safe; buffers
+/// are per thread.
+/// </summary>
+internal sealed class BaselineKenSelector : IRowSelector
+{
+    /// <inheritdoc />
+    public string Method => "ken";
+
+    /// <inheritdoc />
+    public int SelectRow(ReadOnlySpan<float> finetuned, ReadOnlySpan<float> pretrained, int k, long rowIndex, Span<int> positions)
+    {
+        int n = finetuned.Length;
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (k >= n)
+        {
+            return WriteFirst(n, positions);
+        }
+
+        double mean = 0;
+        bool constant = true;
+        float first = finetuned[0];
+        for (int i = 0; i < n; i++)
+        {
+            mean += finetuned[i];
+            constant &= finetuned[i] == first;
+        }
+
+        if (constant)
+        {
+            return WriteFirst(k, positions);
+        }
+
+        mean /= n;
+        double variance = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double d = finetuned[i] - mean;
+            variance += d * d;
+        }
+
+        double std = Math.Sqrt(variance / n);
+        double h = 1.06 * std * Math.Pow(n, -0.2);
+
+        KenRowScratch scratch = KenRowScratch.ForCurrentThread(n, k);
+        SortRow(finetuned, scratch, n);
+
+        Span<double> grid = scratch.Grid;
+        double min = scratch.SortedX[0];
+        double max = scratch.SortedX[n - 1];
+        double step = k > 1 ? (max - min) / (k - 1) : 0;
+        FillGrid(grid, k, min, max, step);
+
+        Span<double> rounded = scratch.Rounded.AsSpan(0, k);
+        GridDensity.Rounded(finetuned, scratch.SortedX.AsSpan(0, n), grid, k, step, h, scratch.Sums, rounded);
+
+        Span<int> visit = scratch.Visit.AsSpan(0, k);
+        VisitOrder(rounded, visit, scratch);
+
+        return Assign(scratch, n, k, visit, positions);
+    }
+
+    private static int WriteFirst(int count, Span<int> positions)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            positions[i] = i;
+        }
+
+        return count;
+    }
+
+    /// <summary>Sorts the row by (value, position) and records equal-value runs.</summary>
+    private static void SortRow(ReadOnlySpan<float> row, KenRowScratch scratch, int n)
+    {
+        Span<uint> keys = scratch.Keys.AsSpan(0, n);
+        Span<int> order = scratch.Order.AsSpan(0, n);
+        for (int i = 0; i < n; i++)
+        {
+            keys[i] = RadixSort.FloatKey(row[i]);
+            order[i] = i;
+        }
+
+        RadixSort.Sort(keys, order, scratch.KeysScratch, scratch.OrderScratch);
+
+        Span<float> values = scratch.SortedValues.AsSpan(0, n);
+        Span<double> x = scratch.SortedX.AsSpan(0, n);
+        Span<int> groupStart = scratch.GroupStart.AsSpan(0, n);
+        Span<int> groupEnd = scratch.GroupEnd.AsSpan(0, n);
+        for (int p = 0; p < n; p++)
+        {
+            // Adding +0 turns -0 into +0, so the run of zeros holds one value.
+            float v = row[order[p]] + 0f;
+            values[p] = v;
+            x[p] = v;
+            groupStart[p] = p > 0 && values[p - 1] == v ? groupStart[p - 1] : p;
+        }
+
+        for (int p = n - 1; p >= 0; p--)
+        {
+            groupEnd[p] = p < n - 1 && values[p + 1] == values[p] ? groupEnd[p + 1] : p;
+        }
+    }
+
+    /// <summary>numpy.linspace(min, max, k): j·step + min, the last point exactly max.</summary>
+    private static void FillGrid(Span<double> grid, int k, double min, double max, double step)
+    {
+        for (int j = 0; j < k; j++)
+        {
+            grid[j] = (j * step) + min;
+        }
+
+        if (k > 1)
+        {
+            grid[k - 1] = max;
+        }
+
+        grid[k..].Fill(grid[k - 1]);
+    }
+
+    /// <summary>Grid indices by rounded density descending, ties by index ascending.</summary>
+    private static void VisitOrder(ReadOnlySpan<double> rounded, Span<int> visit, KenRowScratch scratch)
+    {
+        int k = rounded.Length;
+        double top = 0;
+        for (int j = 0; j < k; j++)
+        {
+            top = Math.Max(top, rounded[j]);
+        }
+
+        // Densities are small integers in practice, so a counting sort (stable) fits; the general
+        // path is only for rows with a tiny spread and hence huge densities.
+        const int BucketLimit = 1 << 16;
+        if (top < BucketLimit)
+        {
+            int buckets = (int)top + 1;
+            Span<int> starts = scratch.EnsureBuckets(buckets + 1).AsSpan(0, buckets + 1);
+            starts.Clear();
+            for (int j = 0; j < k; j++)
+            {
+                starts[(int)top - Bucket(rounded[j]) + 1]++;
+            }
+
+            for (int b = 1; b <= buckets; b++)
+            {
+                starts[b] += starts[b - 1];
+            }
+
+            for (int j = 0; j < k; j++)
+            {
+                visit[starts[(int)top - Bucket(rounded[j])]++] = j;
+            }
+
+            return;
+        }
+
+        for (int j = 0; j < k; j++)
+        {
+            visit[j] = j;
+        }
+
+        visit.Sort(new DensityOrder(scratch.Rounded));
+    }
+
+    /// <summary>A rounded density as a bucket; a tiny negative approximation rounds to -0.</summary>
+    private static int Bucket(double rounded) => rounded <= 0 ? 0 : (int)rounded;
+
+    /// <summary>The greedy step: each visited grid point takes its nearest untaken position.</summary>
+    private static int Assign(KenRowScratch scratch, int n, int k, ReadOnlySpan<int> visit, Span<int> positions)
+    {
+        ReadOnlySpan<float> values = scratch.SortedValues.AsSpan(0, n);
+        ReadOnlySpan<int> order = scratch.Order.AsSpan(0, n);
+        ReadOnlySpan<int> groupStart = scratch.GroupStart.AsSpan(0, n);
+        ReadOnlySpan<int> groupEnd = scratch.GroupEnd.AsSpan(0, n);
+        ReadOnlySpan<double> grid = scratch.Grid;
+
+        // split[j]: the last sorted slot whose value is <= (float)g_j, or -1. The grid ascends, so a
+        // pointer that can also step back (in case rounding ever breaks monotonicity) finds it.
+        Span<int> split = scratch.Split.AsSpan(0, k);
+        int ptr = 0;
+        for (int j = 0; j < k; j++)
+        {
+            float g = (float)grid[j];
+            while (ptr < n && values[ptr] <= g)
+            {
+                ptr++;
+            }
+
+            while (ptr > 0 && values[ptr - 1] > g)
+            {
+                ptr--;
+            }
+
+            split[j] = ptr - 1;
+        }
+
+        // Disjoint-set "nearest untaken slot" in each direction. Left uses slot+1 so that 0 is the
+        // "none" sentinel; right uses n as its sentinel.
+        Span<int> left = scratch.LeftParent.AsSpan(0, n + 1);
+        Span<int> right = scratch.RightParent.AsSpan(0, n + 1);
+        for (int i = 0; i <= n; i++)
+        {
+            left[i] = i;
+            right[i] = i;
+        }
+
+        for (int v = 0; v < k; v++)
+        {
+            int j = visit[v];
+            float g = (float)grid[j];
+            int below = FindLeft(left, split[j]);
+            int above = FindRight(right, split[j] + 1);
+            float dBelow = below >= 0 ? MathF.Abs(values[below] - g) : float.PositiveInfinity;
+            float dAbove = above < n ? MathF.Abs(values[above] - g) : float.PositiveInfinity;
+            float best = Math.Min(dBelow, dAbove);
+
+            // Several values can share the float32 distance (rounding, or symmetry around g): walk
+            // every untaken value run at that distance and keep the smallest position. Within a run
+            // positions ascend, so its first untaken slot is its smallest position.
+            int chosenSlot = -1;
+            int chosenPosition = int.MaxValue;
+            for (int p = below; p >= 0 && MathF.Abs(values[p] - g) == best; p = FindLeft(left, groupStart[p] - 1))
+            {
+                int q = FindRight(right, groupStart[p]);
+                if (order[q] < chosenPosition)
+                {
+                    chosenPosition = order[q];
+                    chosenSlot = q;
+                }
+            }
+
+            for (int p = above; p < n && MathF.Abs(values[p] - g) == best; p = FindRight(right, groupEnd[p] + 1))
+            {
+                int q = FindRight(right, groupStart[p]);
+                if (order[q] < chosenPosition)
+                {
+                    chosenPosition = order[q];
+                    chosenSlot = q;
+                }
+            }
+
+            left[chosenSlot + 1] = chosenSlot;
+            right[chosenSlot] = chosenSlot + 1;
+            positions[v] = chosenPosition;
+        }
+
+        return k;
+    }
+
+    /// <summary>The largest untaken slot at or below <paramref name="slot"/>, or -1.</summary>
+    private static int FindLeft(Span<int> left, int slot)
+    {
+        int a = slot + 1;
+        while (left[a] != a)
+        {
+            int parent = left[a];
+            left[a] = left[parent];
+            a = parent;
+        }
+
+        return a - 1;
+    }
+
+    /// <summary>The smallest untaken slot at or above <paramref name="slot"/>, or n.</summary>
+    private static int FindRight(Span<int> right, int slot)
+    {
+        int a = slot;
+        while (right[a] != a)
+        {
+            int parent = right[a];
+            right[a] = right[parent];
+            a = parent;
+        }
+
+        return a;
+    }
+
+    /// <summary>Orders grid indices by rounded density descending, then index ascending.</summary>
+    private readonly struct DensityOrder(double[] rounded) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            int byDensity = rounded[y].CompareTo(rounded[x]);
+            return byDensity != 0 ? byDensity : x.CompareTo(y);
+        }
+    }
+}
