@@ -70,8 +70,9 @@ public static class KenVizRenderer
             legend.Add(new LegendItem { LabelText = Inv($"kept, {n} kept neighbours"), FillColor = NeighborColors[n] });
         }
 
-        map.ShowLegend(legend, Alignment.LowerRight);
-        map.Legend.BackgroundColor = Colors.White.WithAlpha(0.9);
+        // Outside the data area: inside, the legend would hide part of the window it explains.
+        map.Legend.ManualItems.AddRange(legend);
+        map.ShowLegend(Edge.Bottom);
 
         long[] histogram = NeighborCounts.Histogram(counts);
         long kept = 0;
@@ -93,7 +94,14 @@ public static class KenVizRenderer
         bars.Add.Bars(observedBars);
         bars.Add.Bars(expectedBars);
         bars.Axes.Bottom.SetTicks([0, 1, 2, 3, 4], ["0", "1", "2", "3", "4"]);
-        bars.Axes.Margins(bottom: 0);
+        double highest = 0;
+        foreach (var b in observedBars.Concat(expectedBars))
+        {
+            highest = Math.Max(highest, b.Value);
+        }
+
+        // Headroom above the tallest bar keeps the legend off the bars.
+        bars.Axes.SetLimitsY(0, Math.Max(1, highest * 1.3));
         bars.XLabel("kept neighbours of a kept position (of 4)");
         bars.YLabel("% of kept positions");
         bars.Title(Inv($"whole matrix: {kept:N0} kept positions"), 13);
@@ -211,11 +219,11 @@ public static class KenVizRenderer
         return plot;
     }
 
-    // Extent in element coordinates with the y axis flipped puts row 0 at the top and keeps tick labels in element indices.
+    // An extent in element coordinates keeps tick labels in element indices; with the y axis
+    // inverted (top = 0) ScottPlot's heatmap draws row 0 at the top, as a printed matrix.
     private static void PlaceAsMatrix(Plot plot, ScottPlot.Plottables.Heatmap heatmap, int rows, int columns)
     {
         heatmap.Extent = new CoordinateRect(0, columns, 0, rows);
-        heatmap.FlipVertically = true;
         plot.Axes.SetLimits(0, columns, rows, 0);
         plot.XLabel("in (column)");
         plot.YLabel("out (row)");
