@@ -153,7 +153,7 @@ internal static class VizCommand
     private static IReadOnlyList<PatchedTensor> LayerSet(KenDelta delta, string? pattern)
     {
         var matches = pattern is null ? [VizTensorSelection.Default(delta)] : VizTensorSelection.Select(delta, pattern);
-        return matches.Count == 1 ? VizTensorSelection.Select(delta, LayerNames.Kind(matches[0].Name)) : matches;
+        return matches.Count == 1 ? VizTensorSelection.SameKind(delta, matches[0].Name) : matches;
     }
 
     private static ResetSummary Summary(KenDelta delta, string? basePath)

@@ -17,7 +17,7 @@ public static class KenVizRenderer
     /// Default cap per panel of the layer grid: several panels of per-element noise make PNGs of
     /// several hundred KB that say no more than coarser blocks.
     /// </summary>
-    public const int DefaultLayerMaxCells = 128;
+    public const int DefaultLayerMaxCells = 96;
 
     /// <summary>Side of the window the neighbour view shows one cell per element in.</summary>
     public const int DefaultNeighborWindow = 64;

@@ -27,8 +27,22 @@ public static class VizTensorSelection
     }
 
     /// <summary>
-    /// The tensor shown when none is named: the first matrix (2-D or more) of the delta, else its
-    /// first tensor.
+    /// The tensors that are <paramref name="name"/> in some layer (same name but for the layer
+    /// index), in layer order. Matched on the exact kind, not as a glob: the glob
+    /// <c>encoder.layer.*.output.dense.weight</c> would also take <c>attention.output.dense.weight</c>.
+    /// </summary>
+    public static IReadOnlyList<PatchedTensor> SameKind(KenDelta delta, string name)
+    {
+        string kind = LayerNames.Kind(name);
+        return delta.PatchedTensors.Where(t => LayerNames.Kind(t.Name) == kind)
+            .OrderBy(t => LayerNames.LayerIndex(t.Name) ?? -1)
+            .ThenBy(t => t.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>
+    /// The tensor shown when none is named: the first matrix (2-D or more) inside a layer (the
+    /// embedding tables are tall and say little), else the first matrix, else the first tensor.
     /// </summary>
     /// <exception cref="KenException">The delta patches no tensor.</exception>
     public static PatchedTensor Default(KenDelta delta)
@@ -38,7 +52,9 @@ public static class VizTensorSelection
             throw new KenException("the delta patches no base tensor (it holds only head tensors), so there is no mask to show.");
         }
 
-        return delta.PatchedTensors.FirstOrDefault(t => t.Shape.Count >= 2) ?? delta.PatchedTensors[0];
+        return delta.PatchedTensors.FirstOrDefault(t => t.Shape.Count >= 2 && LayerNames.LayerIndex(t.Name) is not null)
+            ?? delta.PatchedTensors.FirstOrDefault(t => t.Shape.Count >= 2)
+            ?? delta.PatchedTensors[0];
     }
 
     private static string Available(KenDelta delta)

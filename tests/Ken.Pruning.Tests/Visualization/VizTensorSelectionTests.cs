@@ -30,10 +30,25 @@ public class VizTensorSelectionTests
     }
 
     [Fact]
-    public void The_default_tensor_is_the_first_matrix()
+    public void Same_kind_takes_one_matrix_in_every_layer_and_not_its_namesakes()
+    {
+        var delta = VizDeltas.Delta(
+            VizDeltas.Tensor("encoder.layer.1.output.dense.weight", "#."),
+            VizDeltas.Tensor("encoder.layer.0.attention.output.dense.weight", "#."),
+            VizDeltas.Tensor("encoder.layer.0.output.dense.weight", "#."));
+
+        var selected = VizTensorSelection.SameKind(delta, "encoder.layer.0.output.dense.weight");
+
+        Assert.Equal(["encoder.layer.0.output.dense.weight", "encoder.layer.1.output.dense.weight"], selected.Select(t => t.Name));
+    }
+
+    [Fact]
+    public void The_default_tensor_is_the_first_matrix_inside_a_layer_else_the_first_matrix()
     {
         var delta = VizDeltas.Delta(VizDeltas.Tensor("a.bias", "#."), VizDeltas.Tensor("a.weight", "#.", ".#"));
+        var layered = VizDeltas.SixLayers();
 
         Assert.Equal("a.weight", VizTensorSelection.Default(delta).Name);
+        Assert.Equal("encoder.layer.0.attention.self.query.weight", VizTensorSelection.Default(layered).Name);
     }
 }
