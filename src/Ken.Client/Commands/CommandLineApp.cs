@@ -20,6 +20,7 @@ public static class CommandLineApp
             PruneCommand.Create(stdout, stderr),
             InspectCommand.Create(stdout),
             ApplyCommand.Create(stdout, stderr),
+            VizCommand.Create(stdout, stderr),
         };
 
         var parsed = root.Parse(args);
