@@ -28,8 +28,8 @@ internal static class Program
         Console.Error.WriteLine(
             "usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)\n" +
             "       ken-bench runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)\n" +
-            "       ken-bench select [REPS] [--no-baseline]   (KEN/magnitude/random ns/element table)\n" +
-            "       ken-bench select-profile N KEEP [ROWS] [--baseline]   (one KEN loop, for profilers)");
+            "       ken-bench select [REPS]                   (KEN/magnitude/random ns/element table)\n" +
+            "       ken-bench select-profile N KEEP [ROWS]    (one KEN loop, for profilers)");
         return 2;
     }
 }

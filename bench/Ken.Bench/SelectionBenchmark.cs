@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Ken.Bench.Baseline;
 using Ken.Pruning.Selection;
 
 namespace Ken.Bench;
@@ -17,16 +16,12 @@ internal static class SelectionBenchmark
     public static int Run(string[] args)
     {
         int reps = args.Length >= 2 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 7;
-        bool baseline = !args.Contains("--no-baseline");
-        var variants = new List<(string Name, IRowSelector Selector)>();
-        if (baseline)
+        var variants = new List<(string Name, IRowSelector Selector)>
         {
-            variants.Add(("ken (before)", new BaselineKenSelector()));
-        }
-
-        variants.Add(("ken", new KenSelector()));
-        variants.Add(("magnitude", new MagnitudeSelector()));
-        variants.Add(("random", new RandomSelector(1)));
+            ("ken", new KenSelector()),
+            ("magnitude", new MagnitudeSelector()),
+            ("random", new RandomSelector(1)),
+        };
 
         Console.WriteLine($"best of {reps}, single thread, ns/element (Vector<double> lanes {System.Numerics.Vector<double>.Count}, Vector512 accelerated {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated})");
         Console.WriteLine();
@@ -39,11 +34,6 @@ internal static class SelectionBenchmark
             {
                 var best = new double[variants.Count];
                 Array.Fill(best, double.PositiveInfinity);
-                if (baseline)
-                {
-                    CheckSame(variants[0].Selector, variants[1].Selector, rows, k);
-                }
-
                 for (int r = 0; r < reps; r++)
                 {
                     for (int v = 0; v < variants.Count; v++)
@@ -61,7 +51,7 @@ internal static class SelectionBenchmark
     }
 
     /// <summary>
-    /// Runs one KEN selector (the current one, or the pre-perf one with --baseline) in a steady loop,
+    /// Runs the KEN selector in a steady loop,
     /// for profilers and for `perf stat -e cycles:u`, which a loaded machine does not skew.
     /// </summary>
     public static int Profile(string[] args)
@@ -70,7 +60,7 @@ internal static class SelectionBenchmark
         double keep = double.Parse(args[2], CultureInfo.InvariantCulture);
         int rowCount = args.Length >= 4 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 64;
         float[][] rows = Rows(n, rowCount, seed: n);
-        IRowSelector selector = args.Contains("--baseline") ? new BaselineKenSelector() : new KenSelector();
+        IRowSelector selector = new KenSelector();
         double ns = double.PositiveInfinity;
         for (int r = 0; r < 20; r++)
         {
@@ -119,22 +109,5 @@ internal static class SelectionBenchmark
         }
 
         return Stopwatch.GetElapsedTime(start).TotalNanoseconds;
-    }
-
-    private static void CheckSame(IRowSelector expected, IRowSelector actual, float[][] rows, int k)
-    {
-        var a = new int[rows[0].Length];
-        var b = new int[rows[0].Length];
-        for (int r = 0; r < rows.Length; r++)
-        {
-            int count = expected.SelectRow(rows[r], rows[r], k, r, a);
-            actual.SelectRow(rows[r], rows[r], k, r, b);
-            Array.Sort(a, 0, count);
-            Array.Sort(b, 0, count);
-            if (!a.AsSpan(0, count).SequenceEqual(b.AsSpan(0, count)))
-            {
-                throw new InvalidOperationException($"ken differs from the baseline on row {r} (n {rows[r].Length}, k {k})");
-            }
-        }
     }
 }
