@@ -14,4 +14,11 @@ public interface IWeightPatcher
     /// leaving <paramref name="slot"/> equal to the base; returns how many values it wrote.
     /// </summary>
     long Restore(WeightSet slot, WeightSet pristine, PreparedTask task);
+
+    /// <summary>
+    /// Moves <paramref name="slot"/> from <paramref name="previous"/> to <paramref name="incoming"/> in one pass
+    /// per tensor (restore and apply fused), so a task switch streams each buffer once.
+    /// </summary>
+    /// <returns>Values written for <paramref name="incoming"/>, and old-only positions restored.</returns>
+    (long Applied, long Restored) Replace(WeightSet slot, WeightSet pristine, PreparedTask previous, PreparedTask incoming);
 }

@@ -142,6 +142,90 @@ public static class MaskedCopy
         return read;
     }
 
+    /// <summary>
+    /// Moves a buffer that holds the old patch to the new one in one pass: every position the new mask
+    /// sets gets its value, every other position of a touched 8-element group gets the pristine value.
+    /// Only valid while positions outside <paramref name="oldMask"/> still equal
+    /// <paramref name="pristine"/> (true for a slot that holds exactly the old task), so a group
+    /// neither mask touches is skipped. Returns how many old-only positions were restored.
+    /// </summary>
+    public static long Replace(ReadOnlySpan<byte> oldMask, ReadOnlySpan<byte> newMask, ReadOnlySpan<float> newValues, ReadOnlySpan<float> pristine, Span<float> destination)
+    {
+        CheckLengths(oldMask, pristine.Length, destination.Length);
+        CheckLengths(newMask, pristine.Length, destination.Length);
+        var read = 0;
+        long restored = 0;
+        var fullBytes = destination.Length >> 3;
+        ref var dst = ref MemoryMarshal.GetReference(destination);
+        ref var src = ref MemoryMarshal.GetReference(pristine);
+        ref var packed = ref MemoryMarshal.GetReference(newValues);
+        var expand = Avx2.IsSupported;
+        var b = 0;
+        while (b < fullBytes)
+        {
+            if (b + sizeof(ulong) <= fullBytes && (MemoryMarshal.Read<ulong>(oldMask.Slice(b)) | MemoryMarshal.Read<ulong>(newMask.Slice(b))) == 0)
+            {
+                b += sizeof(ulong);
+                continue;
+            }
+
+            int bitsNew = newMask[b];
+            int bitsOld = oldMask[b];
+            restored += BitOperations.PopCount((uint)(bitsOld & ~bitsNew));
+            var offset = (nuint)(b * 8);
+            if (bitsNew == 0xFF)
+            {
+                newValues.Slice(read, 8).CopyTo(destination.Slice(b * 8, 8));
+                read += 8;
+            }
+            else if (expand && read + 8 <= newValues.Length)
+            {
+                var spread = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref packed, (nuint)read), ExpandIndices[bitsNew]);
+                Vector256.ConditionalSelect(LaneMasks[bitsNew].AsSingle(), spread, Vector256.LoadUnsafe(ref src, offset)).StoreUnsafe(ref dst, offset);
+                read += BitOperations.PopCount((uint)bitsNew);
+            }
+            else
+            {
+                read = ReplaceBits(bitsOld, bitsNew, b * 8, newValues, read, pristine, destination);
+            }
+
+            b++;
+        }
+
+        if ((destination.Length & 7) != 0)
+        {
+            int bitsNew = newMask[fullBytes];
+            int bitsOld = oldMask[fullBytes];
+            restored += BitOperations.PopCount((uint)(bitsOld & ~bitsNew));
+            read = ReplaceBits(bitsOld, bitsNew, fullBytes * 8, newValues, read, pristine, destination);
+        }
+
+        if (read != newValues.Length)
+        {
+            throw new ArgumentException($"the mask keeps {read} positions but {newValues.Length} values were given", nameof(newValues));
+        }
+
+        return restored;
+    }
+
+    private static int ReplaceBits(int bitsOld, int bitsNew, int start, ReadOnlySpan<float> values, int read, ReadOnlySpan<float> pristine, Span<float> destination)
+    {
+        for (var j = 0; j < 8; j++)
+        {
+            var i = start + j;
+            if ((bitsNew & (1 << j)) != 0)
+            {
+                destination[i] = values[read++];
+            }
+            else if ((bitsOld & (1 << j)) != 0)
+            {
+                destination[i] = pristine[i];
+            }
+        }
+
+        return read;
+    }
+
     private static void CopyBits(int bits, int start, ReadOnlySpan<float> source, Span<float> destination)
     {
         while (bits != 0)

@@ -164,6 +164,27 @@ public sealed class PatchingBackend : IInferenceBackend
             }
 
             var start = Stopwatch.GetTimestamp();
+            if (old is not null && prepared is not null)
+            {
+                // A task switch: restore and apply fused, one pass over each touched buffer.
+                s.Task = null;
+                (long Applied, long Restored) moved;
+                try
+                {
+                    moved = _patcher.Replace(s.Weights, _pristine, (PreparedTask)old.State, prepared);
+                }
+                catch
+                {
+                    // A half-moved slot serves neither model; put the base back before reporting.
+                    _patcher.Restore(s.Weights, _pristine, (PreparedTask)old.State);
+                    _patcher.Restore(s.Weights, _pristine, prepared);
+                    throw;
+                }
+
+                s.Task = task;
+                return new SwapStats(TimeSpan.Zero, Stopwatch.GetElapsedTime(start), moved.Restored, moved.Applied);
+            }
+
             long restored = 0;
             if (old is not null)
             {
