@@ -60,7 +60,7 @@ run_mode() { # mode index
   local waited=0
   until ken health --server "$server" >/dev/null 2>&1; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      rows+=("$mode|did not start: $(grep -m1 -iE 'error|fail|invalid' "$out/server-$mode.log" | cut -c1-120 | tr '|' '/' || echo "exited")||")
+      rows+=("$mode|did not start: $( (grep -m1 '^ken-server:' "$out/server-$mode.log" || grep -v '^\s*$' "$out/server-$mode.log" | tail -n 1 || echo exited) | cut -c1-160 | tr '|' '/')||")
       return 0
     fi
     if [ "$waited" -ge "$start_timeout" ]; then
@@ -79,11 +79,12 @@ run_mode() { # mode index
 
   bench() { # label json args...
     local label=$1 json=$2; shift 2
+    local file=${label//[^a-z0-9-]/_}
     if ken bench --server "$server" --token "$token" --metrics-url "$metrics" --concurrency "$concurrency" --batch "$batch" \
-         --duration "$duration" --warmup "$warmup" --json "$json" "$@" >"$out/bench-$label.txt" 2>"$out/bench-$label.err"; then
+         --duration "$duration" --warmup "$warmup" --json "$json" "$@" >"$out/bench-$file.txt" 2>"$out/bench-$file.err"; then
       rows+=("$label|ok|$json|$(rss_kib "$pid")")
     else
-      rows+=("$label|bench failed: $(head -c 160 "$out/bench-$label.err" | tr '|\n' '/ ')||$(rss_kib "$pid")")
+      rows+=("$label|bench failed: $(head -c 160 "$out/bench-$file.err" | tr '|\n' '/ ')||$(rss_kib "$pid")")
     fi
   }
 
