@@ -88,6 +88,24 @@ public sealed class KenClient : IDisposable
             Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, Pin = pin, SizeBytes = (ulong)size, Sha256 = sha256 },
         }, cancellationToken);
 
+        try
+        {
+            await SendChunksAsync(call.RequestStream, path, progress, cancellationToken);
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        {
+            // The server may answer before the upload ends (ALREADY_EXISTS right after the header, a
+            // size limit mid-way); a failed write then says only "cancelled", so its reply is the real error.
+            await call.ResponseAsync;
+            throw;
+        }
+
+        return await call;
+    }
+
+    private async Task SendChunksAsync(IClientStreamWriter<RegisterTaskRequest> requests, string path, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
         await using (var stream = File.OpenRead(path))
         {
             var buffer = new byte[Math.Max(1, options.UploadChunkBytes)];
@@ -95,14 +113,11 @@ public sealed class KenClient : IDisposable
             int read;
             while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
             {
-                await call.RequestStream.WriteAsync(new RegisterTaskRequest { Chunk = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
+                await requests.WriteAsync(new RegisterTaskRequest { Chunk = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
                 sent += read;
                 progress?.Report(sent);
             }
         }
-
-        await call.RequestStream.CompleteAsync();
-        return await call;
     }
 
     public async Task UnregisterAsync(string name, CancellationToken cancellationToken = default) =>

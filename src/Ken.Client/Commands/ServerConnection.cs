@@ -98,6 +98,7 @@ internal sealed class ServerConnection
             StatusCode.PermissionDenied => $"{detail} (PermissionDenied); pass the right --token.",
             StatusCode.Internal when detail.Length == 0 || detail.StartsWith("Error starting gRPC call", StringComparison.Ordinal) =>
                 $"the call to {address} failed (Internal: {FirstLine(detail)}); check that --server points at a Ken server's gRPC port.",
+            _ when detail.Length == 0 => $"the call to {address} ended with {e.StatusCode} and no message; retry, and check the server log if it persists.",
             _ => $"{FirstLine(detail)} ({e.StatusCode})",
         };
     }
