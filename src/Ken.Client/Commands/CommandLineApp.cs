@@ -21,6 +21,14 @@ public static class CommandLineApp
             InspectCommand.Create(stdout),
             ApplyCommand.Create(stdout, stderr),
             VizCommand.Create(stdout, stderr),
+            TaskCommands.Register(stdout, stderr),
+            TaskCommands.Unregister(stdout),
+            TaskCommands.List(stdout),
+            TaskCommands.Show(stdout),
+            InferenceCommands.Classify(stdout),
+            InferenceCommands.Embed(stdout),
+            HealthCommand.Create(stdout),
+            BenchCommand.Create(stdout, stderr),
         };
 
         var parsed = root.Parse(args);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Many tasks on one backbone: the same load against three servers, one per --swap-mode (patch,
+# reload, resident), plus a single-task run on patch as the no-swap reference. Prints one
+# side-by-side Markdown table and writes it to OUT_DIR/results.md.
+#
+# Usage: bench/multitask.sh [OUT_DIR]
+# Environment (defaults): TASKS=20 ZIPF=1.0 CONCURRENCY=16 DURATION=10 WARMUP=2 BATCH=1
+#   KEEPS="0.05 0.1 0.2 0.3" (arctic-xs deltas)  SLOTS=2  BASE_PORT=5700  START_TIMEOUT=180
+#   CLASSIFIERS=../shared/fixtures/classifiers (spam and sotu-party are added when present)
+# A mode whose server does not start (or fails mid-run) is recorded in the table, not fatal.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="$(mkdir -p "${1:-bench/out/multitask}" && cd "${1:-bench/out/multitask}" && pwd)"
+tasks=${TASKS:-20}; zipf=${ZIPF:-1.0}; concurrency=${CONCURRENCY:-16}
+duration=${DURATION:-10}; warmup=${WARMUP:-2}; batch=${BATCH:-1}; slots=${SLOTS:-2}
+keeps=${KEEPS:-"0.05 0.1 0.2 0.3"}; base_port=${BASE_PORT:-5700}; start_timeout=${START_TIMEOUT:-180}
+classifiers=${CLASSIFIERS:-../shared/fixtures/classifiers}
+token="multitask-bench-token-$(date +%s)-$$"
+
+dotnet build src/Ken.Client -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
+dotnet build src/Ken.Server -c Release -o "$out/bin/server" -v q -nologo >/dev/null
+ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
+
+# The deltas: arctic-xs against minilm at several keeps (fast magnitude selection), plus the real
+# classifiers. The 20 task names cycle over these few files.
+mkdir -p "$out/deltas"
+deltas=()
+for keep in $keeps; do
+  f="$out/deltas/arctic-keep$keep.ken"
+  [ -f "$f" ] || ken prune --base minilm --finetuned arctic-xs --keep "$keep" --method magnitude --pooling cls --normalize -o "$f" >/dev/null
+  deltas+=("$f")
+done
+for name in spam sotu-party; do
+  if [ -d "$classifiers/$name" ]; then
+    f="$out/deltas/$name.ken"
+    [ -f "$f" ] || ken prune --base minilm --finetuned "$classifiers/$name" --keep 0.1 --method magnitude -o "$f" >/dev/null
+    deltas+=("$f")
+  fi
+done
+echo "deltas: ${#deltas[@]} files for $tasks task names" >&2
+
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+rss_kib() { # peak resident set of a process, KiB (VmHWM, else VmRSS)
+  awk '/^VmHWM:/ {print $2; found=1; exit} /^VmRSS:/ {rss=$2} END {if (!found && rss) print rss}' "/proc/$1/status" 2>/dev/null || echo ""
+}
+
+# One row of results per run: label, status, JSON report file, RSS KiB.
+rows=()
+run_mode() { # mode index
+  local mode=$1 i=$2
+  local port=$((base_port + i)) mport=$((base_port + 100 + i))
+  local server="http://127.0.0.1:$port" metrics="http://127.0.0.1:$mport/metrics"
+  local data="$out/data-$mode"; rm -rf "$data"; mkdir -p "$data"
+  "$out/bin/server/Ken.Server" --swap-mode "$mode" --slots "$slots" --urls "$server" --metrics-urls "http://127.0.0.1:$mport" \
+    --data-dir "$data" --admin-token "$token" >"$out/server-$mode.log" 2>&1 &
+  local pid=$!; pids+=("$pid")
+  local waited=0
+  until ken health --server "$server" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rows+=("$mode|did not start: $( (grep -m1 '^ken-server:' "$out/server-$mode.log" || grep -v '^\s*$' "$out/server-$mode.log" | tail -n 1 || echo exited) | cut -c1-160 | tr '|' '/')||")
+      return 0
+    fi
+    if [ "$waited" -ge "$start_timeout" ]; then
+      rows+=("$mode|did not become healthy within ${start_timeout}s||"); kill "$pid" 2>/dev/null || true; return 0
+    fi
+    sleep 1; waited=$((waited + 1))
+  done
+
+  local t
+  for ((t = 0; t < tasks; t++)); do
+    local name; name=$(printf "mt-%02d" "$t")
+    if ! ken register "${deltas[$((t % ${#deltas[@]}))]}" --task "$name" --overwrite --server "$server" --token "$token" >/dev/null 2>"$out/register-$mode.err"; then
+      rows+=("$mode|register failed: $(head -c 160 "$out/register-$mode.err" | tr '|\n' '/ ')||"); kill "$pid"; wait "$pid" 2>/dev/null || true; return 0
+    fi
+  done
+
+  bench() { # label json args...
+    local label=$1 json=$2; shift 2
+    local file=${label//[^a-z0-9-]/_}
+    if ken bench --server "$server" --token "$token" --metrics-url "$metrics" --concurrency "$concurrency" --batch "$batch" \
+         --duration "$duration" --warmup "$warmup" --json "$json" "$@" >"$out/bench-$file.txt" 2>"$out/bench-$file.err"; then
+      rows+=("$label|ok|$json|$(rss_kib "$pid")")
+    else
+      rows+=("$label|bench failed: $(head -c 160 "$out/bench-$file.err" | tr '|\n' '/ ')||$(rss_kib "$pid")")
+    fi
+  }
+
+  bench "$mode" "$out/$mode.json" --tasks-prefix mt- --zipf "$zipf"
+  if [ "$mode" = patch ]; then
+    bench "patch, 1 task" "$out/patch-single.json" --tasks mt-00
+  fi
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+}
+
+i=0
+for mode in patch reload resident; do run_mode "$mode" "$i" || rows+=("$mode|script error||"); i=$((i + 1)); done
+
+{
+  echo "## Many tasks on one backbone ($(date -u +%Y-%m-%d))"
+  echo
+  echo "$tasks tasks over ${#deltas[@]} deltas, Zipf $zipf, closed loop, concurrency $concurrency, batch $batch, ${duration}s after ${warmup}s warm-up, $slots slots, $(nproc) CPU cores."
+  echo "Command: \`TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration bench/multitask.sh\`"
+  echo
+  echo "| run | status | req/s | texts/s | p50 ms | p99 ms | errors | swaps/s | slot hit rate | server peak RSS |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for row in "${rows[@]}"; do
+    IFS='|' read -r label status json rss <<<"$row"
+    mem="-"; [ -n "$rss" ] && mem="$((rss / 1024)) MiB"
+    if [ "$status" = ok ]; then
+      jq -r --arg l "$label" --arg m "$mem" '"| \($l) | ok | \(.throughput_rps*10|round/10) | \(.texts_per_second*10|round/10) | \(.latency_ms.p50*100|round/100) | \(.latency_ms.p99*100|round/100) | \(.errors) | \(if .server_counters then (.server_counters.swaps_per_second*10|round/10) else "n/a" end) | \(if .server_counters.slot_hit_rate then ((.server_counters.slot_hit_rate*1000|round/10|tostring) + " %") else "n/a" end) | \($m) |"' "$json"
+    else
+      echo "| $label | $status | - | - | - | - | - | - | - | $mem |"
+    fi
+  done
+} | tee "$out/results.md"
