@@ -179,6 +179,18 @@ internal sealed class EncoderPipeline : IDisposable
         return new TaskOutput(embeddings, null, truncated, tokens);
     }
 
+    /// <summary>Runs a short text on <paramref name="slot"/> and throws unless the encoder's outputs are finite.</summary>
+    public void Check(InferenceSession session, OrtIoBinding binding, BackboneSlot slot, int index, string model)
+    {
+        var batch = Forward(session, binding, slot, ["Ken checks its backbone."]);
+        var hidden = slot.Hidden.AsSpan(0, batch.BatchSize * batch.SequenceLength * HiddenSize);
+        if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(hidden)
+            || (slot.Pooled is { } pooled && !System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(pooled.AsSpan(0, batch.BatchSize * HiddenSize))))
+        {
+            throw new KenException($"backbone {model} gives NaN or infinity on slot {index} for a plain text; check that --model is a valid float32 encoder export.");
+        }
+    }
+
     /// <summary>Copies of the slot's latest <c>last_hidden_state</c> and pooler output (tests and benchmarks).</summary>
     public (float[] Hidden, float[]? Pooled, int BatchSize, int SequenceLength) Raw(TokenizedBatch batch, BackboneSlot slot)
     {

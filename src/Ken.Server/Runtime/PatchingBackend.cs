@@ -87,6 +87,22 @@ public sealed class PatchingBackend : IInferenceBackend
         return _binder.Bind(delta);
     }
 
+    public void CheckSlots()
+    {
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            var s = Enter(i, "checked");
+            try
+            {
+                _encoder.Pipeline.Check(_encoder.Session, _bindings[i], s, i, BaseModel);
+            }
+            finally
+            {
+                s.Exit();
+            }
+        }
+    }
+
     public BoundTask? SlotTask(int slot) => SlotAt(slot).Task;
 
     public SwapStats Swap(int slot, BoundTask? task)

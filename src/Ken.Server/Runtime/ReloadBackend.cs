@@ -128,6 +128,22 @@ public sealed class ReloadBackend : IInferenceBackend
         return new BoundTask(delta.Metadata, bound.ResidentBytes - patchBytes + canonicalBytes, new ReloadTask(heads, delta.PatchedTensors));
     }
 
+    public void CheckSlots()
+    {
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            var s = Enter(i, "checked");
+            try
+            {
+                _pipeline.Check(_sessions[i], _bindings[i], s, i, BaseModel);
+            }
+            finally
+            {
+                s.Exit();
+            }
+        }
+    }
+
     public BoundTask? SlotTask(int slot) => SlotAt(slot).Task;
 
     public SwapStats Swap(int slot, BoundTask? task)
