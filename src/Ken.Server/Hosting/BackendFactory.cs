@@ -18,9 +18,9 @@ public static class BackendFactory
         var logger = loggerFactory.CreateLogger(typeof(BackendFactory));
         return options.SwapMode switch
         {
-            SwapMode.Patch => LoadPatching(options, logger),
-            SwapMode.Reload or SwapMode.Resident => throw new KenException(
-                $"--swap-mode {options.SwapMode.ToString().ToLowerInvariant()} is not built yet (it is a benchmark baseline); use --swap-mode patch."),
+            SwapMode.Patch => Load(options, logger, PatchingBackend.Load),
+            SwapMode.Reload => Load(options, logger, ReloadBackend.Load),
+            SwapMode.Resident => Load(options, logger, ResidentBackend.Load),
             _ => throw new KenException($"--swap-mode {options.SwapMode} is unknown; choose patch, reload or resident."),
         };
     }
@@ -63,15 +63,16 @@ public static class BackendFactory
         };
     }
 
-    private static PatchingBackend LoadPatching(KenServerOptions options, ILogger logger)
+    private static IInferenceBackend Load(KenServerOptions options, ILogger logger, Func<BackboneOptions, IInferenceBackend> load)
     {
         var backbone = ResolveBackbone(options);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var backend = PatchingBackend.Load(backbone);
+        var backend = load(backbone);
         logger.LogInformation(
-            "Backbone {Model} loaded in {Seconds:F1} s: {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
+            "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
             backbone.Name,
             started.Elapsed.TotalSeconds,
+            options.SwapMode.ToString().ToLowerInvariant(),
             backend.SlotCount,
             backend.SlotBytes / (1024.0 * 1024.0),
             backend.MaxBatchSize);

@@ -1,4 +1,5 @@
 using Ken.Server.Registry;
+using Ken.Server.Runtime;
 using Ken.Server.Scheduling;
 
 namespace Ken.Server.Hosting;
@@ -13,21 +14,28 @@ public sealed class KenHostedService : IHostedService
     private readonly SlotScheduler _scheduler;
     private readonly ServingState _state;
     private readonly KenServerOptions _options;
+    private readonly IInferenceBackend _backend;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<KenHostedService> _logger;
 
-    public KenHostedService(TaskRegistry registry, SlotScheduler scheduler, ServingState state, KenServerOptions options, IHostApplicationLifetime lifetime, ILogger<KenHostedService> logger)
+    public KenHostedService(TaskRegistry registry, SlotScheduler scheduler, ServingState state, KenServerOptions options, IInferenceBackend backend, IHostApplicationLifetime lifetime, ILogger<KenHostedService> logger)
     {
         _registry = registry;
         _scheduler = scheduler;
         _state = state;
         _options = options;
+        _backend = backend;
         _lifetime = lifetime;
         _logger = logger;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // Before any slot worker starts, so nothing else touches the slots; a backbone that cannot answer
+        // a plain text fails start-up instead of reporting SERVING.
+        var checkStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        _backend.CheckSlots();
+        _logger.LogInformation("Backbone checked on {Slots} slots in {Ms:F0} ms", _backend.SlotCount, System.Diagnostics.Stopwatch.GetElapsedTime(checkStarted).TotalMilliseconds);
         _registry.LoadAll();
         _scheduler.Start();
         _lifetime.ApplicationStopping.Register(() =>

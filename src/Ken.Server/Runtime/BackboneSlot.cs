@@ -1,45 +1,22 @@
-using Ken.Server.Patching;
 using Ken.Server.Tokenization;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Ken.Server.Runtime;
 
 /// <summary>
-/// One slot: a full set of weight buffers, bound once to its own <see cref="OrtIoBinding"/>, plus the
-/// per-run scratch (tokens, outputs) that only the slot's current owner touches.
+/// What every backend keeps per slot whatever holds the weights: the task it serves, the per-run
+/// scratch (tokens, outputs) that only the slot's current owner touches, and a busy flag that turns
+/// a scheduler bug (patching or running a busy slot) into an exception instead of a corrupted run.
 /// </summary>
-internal sealed class BackboneSlot : IDisposable
+internal sealed class BackboneSlot
 {
-    private readonly OrtValue[] _weightValues;
     private int _busy;
 
-    public BackboneSlot(InferenceSession session, IReadOnlyList<BackboneTensor> tensors, WeightSet pristine, TokenizedBatch batch, int hiddenCapacity, int poolerCapacity)
+    public BackboneSlot(TokenizedBatch batch, int hiddenCapacity, int poolerCapacity)
     {
-        Weights = new WeightSet(CountsOf(tensors));
-        Weights.CopyFrom(pristine);
-        Binding = session.CreateIoBinding();
-        _weightValues = new OrtValue[tensors.Count];
-        for (var i = 0; i < tensors.Count; i++)
-        {
-            var tensor = tensors[i];
-            long[] shape = [.. tensor.Mapping.OnnxShape];
-
-            // The OrtValue wraps the native buffer itself: ONNX Runtime reads the slot's weights on every
-            // run, so patching the buffer in place is all a swap needs.
-            _weightValues[i] = OrtValue.CreateTensorValueWithData(
-                OrtMemoryInfo.DefaultInstance, TensorElementType.Float, shape, Weights.Address(i), (long)tensor.ElementCount * sizeof(float));
-            Binding.BindInput(tensor.Mapping.OnnxName, _weightValues[i]);
-        }
-
         Batch = batch;
         Hidden = new float[hiddenCapacity];
         Pooled = poolerCapacity > 0 ? new float[poolerCapacity] : null;
     }
-
-    public WeightSet Weights { get; }
-
-    public OrtIoBinding Binding { get; }
 
     public TokenizedBatch Batch { get; }
 
@@ -51,30 +28,42 @@ internal sealed class BackboneSlot : IDisposable
 
     public BoundTask? Task { get; set; }
 
-    /// <summary>Marks the slot busy (running or being patched); false when it already was.</summary>
+    /// <summary>Marks the slot busy (running or being swapped); false when it already was.</summary>
     public bool TryEnter() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
 
     public void Exit() => Volatile.Write(ref _busy, 0);
 
-    public void Dispose()
+    /// <summary>Enters slot <paramref name="index"/> of <paramref name="slots"/> or throws when it is busy or out of range.</summary>
+    public static BackboneSlot Enter(BackboneSlot[] slots, int index, string what)
     {
-        Binding.Dispose();
-        foreach (var value in _weightValues)
+        var slot = At(slots, index);
+        if (!slot.TryEnter())
         {
-            value.Dispose();
+            // The scheduler owns each slot exclusively; getting here means it swapped or ran a busy slot,
+            // which would corrupt a run in flight, so fail loudly instead.
+            throw new InvalidOperationException($"slot {index} is busy (running or being swapped) and cannot be {what} now");
         }
 
-        Weights.Dispose();
+        return slot;
     }
 
-    private static long[] CountsOf(IReadOnlyList<BackboneTensor> tensors)
+    public static BackboneSlot At(BackboneSlot[] slots, int index)
     {
-        var counts = new long[tensors.Count];
-        for (var i = 0; i < counts.Length; i++)
+        if ((uint)index >= (uint)slots.Length)
         {
-            counts[i] = tensors[i].ElementCount;
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"the backbone has slots 0..{slots.Length - 1}");
         }
 
-        return counts;
+        return slots[index];
+    }
+
+    /// <summary>Throws unless the slot holds <paramref name="task"/>: running one task on another's weights would answer wrongly.</summary>
+    public void RequireTask(int index, BoundTask task)
+    {
+        if (!ReferenceEquals(Task, task))
+        {
+            throw new InvalidOperationException(
+                $"slot {index} holds {Task?.Name ?? "the base"}, not task '{task.Name}'; swap the task into the slot before running it");
+        }
     }
 }

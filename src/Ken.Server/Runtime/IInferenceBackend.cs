@@ -32,6 +32,13 @@ public interface IInferenceBackend : IDisposable
     /// </summary>
     BoundTask Bind(KenDelta delta);
 
+    /// <summary>
+    /// Runs a short text through every slot as it stands and checks that the encoder answers with finite
+    /// values; throws <see cref="Ken.Pruning.KenException"/> otherwise. The server calls it once before it
+    /// reports SERVING (it also warms ONNX Runtime up), never while slots are in use.
+    /// </summary>
+    void CheckSlots();
+
     /// <summary>The task slot <paramref name="slot"/> holds now; null when it holds the plain base.</summary>
     BoundTask? SlotTask(int slot);
 

@@ -58,6 +58,17 @@ public sealed class FakeBackend : IInferenceBackend
 
     public BoundTask? SlotTask(int slot) => _slots[slot];
 
+    /// <summary>Set by tests to make the start-up check fail.</summary>
+    public Exception? CheckFailure { get; set; }
+
+    public void CheckSlots()
+    {
+        if (CheckFailure is { } failure)
+        {
+            throw failure;
+        }
+    }
+
     public SwapStats Swap(int slot, BoundTask? task)
     {
         if (Volatile.Read(ref _running[slot]) != 0)

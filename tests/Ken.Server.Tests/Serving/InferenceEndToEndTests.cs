@@ -160,6 +160,40 @@ public sealed class InferenceEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task A_backbone_that_fails_its_start_up_check_never_serves()
+    {
+        var backend = new FakeBackend { CheckFailure = new Ken.Pruning.KenException("backbone gives NaN") };
+        var error = await Assert.ThrowsAsync<Ken.Pruning.KenException>(() => TestServer.StartAsync(backend));
+        Assert.Contains("NaN", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Shutdown_lets_the_request_in_flight_finish_and_refuses_new_ones()
+    {
+        var dataDir = TestServer.NewDataDir();
+        TestServer.Seed(dataDir, "a", TaskKind.Embedding);
+        var backend = new FakeBackend(slots: 1);
+        await using var server = await TestServer.StartAsync(backend, dataDir);
+
+        backend.Gate.Reset();
+        var inFlight = server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "in flight" } }, cancellationToken: Ct).ResponseAsync;
+        await WaitUntil(() => backend.MaxObservedBatch > 0);
+
+        var stopping = server.StopAsync();
+        // Stopping has begun (admission closed) but cannot finish while the request runs.
+        await Task.Delay(200, Ct);
+        Assert.False(stopping.IsCompleted);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "new" } }, cancellationToken: Ct).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+
+        backend.Gate.Set();
+        var reply = await inFlight;
+        Assert.Equal(FakeBackend.ExpectedEmbedding("a", "in flight"), reply.Embeddings[0].Values);
+        await stopping;
+        Assert.DoesNotContain("new", backend.RunTexts);
+    }
+
     internal static async Task AssertStatus(StatusCode expected, string messagePart, Func<Task> call)
     {
         var error = await Assert.ThrowsAsync<RpcException>(call);

@@ -15,20 +15,24 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Ken.Server.Tests.Serving;
 
-/// <summary>The real host on a free loopback port with a <see cref="FakeBackend"/>, and gRPC clients for it.</summary>
+/// <summary>
+/// The real host on a free loopback port, with a <see cref="FakeBackend"/> or the backend the server
+/// itself builds from its flags, and gRPC clients for it.
+/// </summary>
 internal sealed class TestServer : IAsyncDisposable
 {
     public const string Token = "test-admin-token-0123456789abcdef";
 
     private readonly WebApplication _app;
+    private readonly FakeBackend? _backend;
 
-    private TestServer(WebApplication app, string address, string metricsAddress, string dataDir, FakeBackend backend)
+    private TestServer(WebApplication app, string address, string metricsAddress, string dataDir, FakeBackend? backend)
     {
         _app = app;
         Address = address;
         MetricsAddress = metricsAddress;
         DataDir = dataDir;
-        Backend = backend;
+        _backend = backend;
         Channel = GrpcChannel.ForAddress(address);
         Inference = new Inference.InferenceClient(Channel);
         Registry = new Ken.V1.Registry.RegistryClient(Channel);
@@ -40,7 +44,10 @@ internal sealed class TestServer : IAsyncDisposable
 
     public string DataDir { get; }
 
-    public FakeBackend Backend { get; }
+    public FakeBackend Backend => _backend ?? throw new InvalidOperationException("this server runs a real backend, not a FakeBackend");
+
+    /// <summary>The host's services (e.g. its <see cref="IInferenceBackend"/>).</summary>
+    public IServiceProvider Services => _app.Services;
 
     public GrpcChannel Channel { get; }
 
@@ -52,7 +59,14 @@ internal sealed class TestServer : IAsyncDisposable
 
     public static string NewDataDir() => Directory.CreateTempSubdirectory("ken-server-test-").FullName;
 
-    public static async Task<TestServer> StartAsync(FakeBackend backend, string? dataDir = null, bool withToken = true, params string[] extraArgs)
+    public static Task<TestServer> StartAsync(FakeBackend backend, string? dataDir = null, bool withToken = true, params string[] extraArgs) =>
+        StartCoreAsync(backend, dataDir, withToken, extraArgs, TestContext.Current.CancellationToken);
+
+    /// <summary>Starts the server with the backend <see cref="BackendFactory"/> builds from <paramref name="extraArgs"/> (e.g. <c>--swap-mode</c>).</summary>
+    public static Task<TestServer> StartRealAsync(string dataDir, CancellationToken cancellationToken, params string[] extraArgs) =>
+        StartCoreAsync(null, dataDir, true, extraArgs, cancellationToken);
+
+    private static async Task<TestServer> StartCoreAsync(FakeBackend? backend, string? dataDir, bool withToken, string[] extraArgs, CancellationToken cancellationToken)
     {
         dataDir ??= NewDataDir();
         var args = new List<string> { "--urls", "http://127.0.0.1:0", "--metrics-urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--batch-window-ms", "1" };
@@ -63,8 +77,8 @@ internal sealed class TestServer : IAsyncDisposable
         }
 
         args.AddRange(extraArgs);
-        var app = KenHost.Build([.. args], services => services.AddSingleton<IInferenceBackend>(backend));
-        await app.StartAsync(TestContext.Current.CancellationToken);
+        var app = KenHost.Build([.. args], backend is null ? null : services => services.AddSingleton<IInferenceBackend>(backend));
+        await app.StartAsync(cancellationToken);
         // KenHost binds the gRPC endpoint first and the metrics endpoint last.
         Assert.Equal(2, app.Urls.Count);
         return new TestServer(app, app.Urls.First(), app.Urls.Last(), dataDir, backend);
@@ -77,6 +91,9 @@ internal sealed class TestServer : IAsyncDisposable
         Directory.CreateDirectory(tasks);
         TestDeltas.Write(tasks, task, kind);
     }
+
+    /// <summary>Stops the host as SIGTERM would: admitted requests drain, new ones are refused.</summary>
+    public Task StopAsync() => _app.StopAsync(CancellationToken.None);
 
     public async Task<TaskInfo> RegisterAsync(string name, byte[] bytes, bool overwrite = false, string? sha = null, ulong? size = null, Metadata? headers = null, int chunkSize = 100)
     {

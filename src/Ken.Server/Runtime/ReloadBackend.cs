@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using Ken.Pruning.Checkpoints.Onnx;
+using Ken.Pruning.Deltas;
+using Ken.Server.Patching;
+using Microsoft.ML.OnnxRuntime;
+using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
+
+namespace Ken.Server.Runtime;
+
+/// <summary>
+/// The naive baseline (<c>--swap-mode reload</c>): each slot runs its own ONNX Runtime session whose
+/// initializers hold one task's weights. Switching a slot to another task reconstructs that task's
+/// weights from the base checkpoint and its delta, serializes a new model and builds a new session,
+/// as a server without in-place patching would. The base runs the original model file.
+/// </summary>
+public sealed class ReloadBackend : IInferenceBackend
+{
+    private readonly string _modelPath;
+    private readonly OnnxCheckpoint _checkpoint;
+    private readonly Lock _checkpointGate = new();
+    private readonly SessionOptions _sessionOptions;
+    private readonly EncoderPipeline _pipeline;
+    private readonly DeltaBinder _binder;
+    private readonly BackboneSlot[] _slots;
+    private readonly InferenceSession[] _sessions;
+    private readonly OrtIoBinding[] _bindings;
+    private bool _disposed;
+
+    private ReloadBackend(
+        BackboneOptions options,
+        OnnxCheckpoint checkpoint,
+        BackboneTensor[] tensors,
+        SessionOptions sessionOptions,
+        InferenceSession[] sessions,
+        EncoderPipeline pipeline)
+    {
+        BaseModel = options.Name ?? options.ModelPath;
+        _modelPath = options.ModelPath;
+        _checkpoint = checkpoint;
+        _sessionOptions = sessionOptions;
+        _pipeline = pipeline;
+        _binder = new DeltaBinder(BackboneWeights.ByName(tensors), pipeline.HiddenSize, pipeline.HasPoolerOutput, BaseModel, this);
+        long bytes = 0;
+        foreach (var tensor in tensors)
+        {
+            bytes += (long)tensor.ElementCount * sizeof(float);
+        }
+
+        SlotBytes = bytes;
+        _sessions = sessions;
+        _slots = new BackboneSlot[sessions.Length];
+        _bindings = new OrtIoBinding[sessions.Length];
+        for (var i = 0; i < sessions.Length; i++)
+        {
+            _slots[i] = pipeline.CreateSlot();
+            _bindings[i] = sessions[i].CreateIoBinding();
+        }
+    }
+
+    public string BaseModel { get; }
+
+    public int SlotCount => _slots.Length;
+
+    public int MaxBatchSize => _pipeline.MaxBatchSize;
+
+    public int HiddenSize => _pipeline.HiddenSize;
+
+    /// <summary>The float weights one slot's session holds as initializers.</summary>
+    public long SlotBytes { get; }
+
+    public static ReloadBackend Load(BackboneOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Slots, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
+
+        // The checkpoint stays open: every switch reads the base weights from it again, as a naive server would.
+        var checkpoint = OnnxCheckpoint.Open(options.ModelPath);
+        SessionOptions? sessionOptions = null;
+        var sessions = new List<InferenceSession>();
+        try
+        {
+            var (tensors, pristine) = BackboneWeights.Read(checkpoint);
+
+            // Only the fingerprints are needed: the sessions hold the weights.
+            pristine.Dispose();
+            sessionOptions = BackboneWeights.CreateSessionOptions(options);
+            for (var i = 0; i < options.Slots; i++)
+            {
+                sessions.Add(new InferenceSession(options.ModelPath, sessionOptions));
+            }
+
+            var pipeline = EncoderPipeline.Create(options, sessions[0], [], EncoderPipeline.PositionRows(checkpoint));
+            return new ReloadBackend(options, checkpoint, tensors, sessionOptions, [.. sessions], pipeline);
+        }
+        catch
+        {
+            foreach (var session in sessions)
+            {
+                session.Dispose();
+            }
+
+            sessionOptions?.Dispose();
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    public BoundTask Bind(KenDelta delta)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var bound = _binder.Bind(delta);
+        var prepared = (PreparedTask)bound.State;
+        long patchBytes = 0;
+        foreach (var patch in prepared.Patches)
+        {
+            patchBytes += patch.ResidentBytes;
+        }
+
+        // Keeps the canonical tensors (what a reload reconstructs from) instead of the physical patches.
+        long canonicalBytes = 0;
+        foreach (var patched in delta.PatchedTensors)
+        {
+            canonicalBytes += patched.Mask.LongLength + (patched.Values.LongLength * sizeof(float));
+        }
+
+        var heads = new PreparedTask(this, [], prepared.Pooler, prepared.Classifier, prepared.UsesGraphPooler);
+        return new BoundTask(delta.Metadata, bound.ResidentBytes - patchBytes + canonicalBytes, new ReloadTask(heads, delta.PatchedTensors));
+    }
+
+    public void CheckSlots()
+    {
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            var s = Enter(i, "checked");
+            try
+            {
+                _pipeline.Check(_sessions[i], _bindings[i], s, i, BaseModel);
+            }
+            finally
+            {
+                s.Exit();
+            }
+        }
+    }
+
+    public BoundTask? SlotTask(int slot) => SlotAt(slot).Task;
+
+    public SwapStats Swap(int slot, BoundTask? task)
+    {
+        var reload = task is null ? null : Reloaded(task);
+        var s = Enter(slot, "swapped");
+        try
+        {
+            if (ReferenceEquals(s.Task, task))
+            {
+                return default;
+            }
+
+            var start = Stopwatch.GetTimestamp();
+
+            // Built before the old session goes: a failed build leaves the slot serving its previous task.
+            var session = reload is null ? new InferenceSession(_modelPath, _sessionOptions) : BuildSession(reload);
+            var built = Stopwatch.GetTimestamp();
+            _bindings[slot].Dispose();
+            _sessions[slot].Dispose();
+            _sessions[slot] = session;
+            _bindings[slot] = session.CreateIoBinding();
+            s.Task = task;
+            return new SwapStats(Stopwatch.GetElapsedTime(built), Stopwatch.GetElapsedTime(start, built), 0, reload?.ValueCount ?? 0);
+        }
+        finally
+        {
+            s.Exit();
+        }
+    }
+
+    public TaskOutput Run(int slot, BoundTask task, IReadOnlyList<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var reload = Reloaded(task);
+        var s = Enter(slot, "run");
+        try
+        {
+            s.RequireTask(slot, task);
+            var batch = _pipeline.Forward(_sessions[slot], _bindings[slot], s, texts);
+            return _pipeline.Output(task, reload.Heads, batch, s);
+        }
+        finally
+        {
+            s.Exit();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        for (var i = 0; i < _sessions.Length; i++)
+        {
+            _bindings[i].Dispose();
+            _sessions[i].Dispose();
+        }
+
+        _pipeline.Dispose();
+        _sessionOptions.Dispose();
+        _checkpoint.Dispose();
+    }
+
+    private InferenceSession BuildSession(ReloadTask task)
+    {
+        byte[] model;
+        lock (_checkpointGate)
+        {
+            var weights = new Dictionary<string, float[]>(task.Patched.Count, StringComparer.Ordinal);
+            foreach (var patched in task.Patched)
+            {
+                var values = new float[patched.ElementCount];
+                _checkpoint.ReadFloat32(patched.Name, values);
+                patched.ApplyTo(values);
+                weights[patched.Name] = values;
+            }
+
+            model = OnnxModelRewriter.WithInitializers(_checkpoint, weights);
+        }
+
+        return new InferenceSession(model, _sessionOptions);
+    }
+
+    private BackboneSlot SlotAt(int slot)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return BackboneSlot.At(_slots, slot);
+    }
+
+    private BackboneSlot Enter(int slot, string what)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return BackboneSlot.Enter(_slots, slot, what);
+    }
+
+    private ReloadTask Reloaded(BoundTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        if (task.State is not ReloadTask reload || !ReferenceEquals(reload.Heads.Owner, this))
+        {
+            throw new ArgumentException($"task '{task.Name}' was not bound by this backend; call Bind on it first", nameof(task));
+        }
+
+        return reload;
+    }
+}

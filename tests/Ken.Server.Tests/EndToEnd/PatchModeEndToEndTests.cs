@@ -1,0 +1,75 @@
+using Grpc.Health.V1;
+using Ken.Server.Tests.Runtime;
+using Ken.V1;
+
+namespace Ken.Server.Tests.EndToEnd;
+
+/// <summary>The real patching backend on minilm behind real gRPC on loopback.</summary>
+[Collection(BackboneTestGroup.Name)]
+public sealed class PatchModeEndToEndTests(PatchServerFixture fixture) : IClassFixture<PatchServerFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Every_task_answers_over_grpc_as_the_runtime_does_in_process()
+    {
+        var health = new Health.HealthClient(fixture.Server.Channel);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest(), cancellationToken: Ct)).Status);
+
+        foreach (var task in fixture.Tasks)
+        {
+            // One call with every text (padded batches) and one with a single text.
+            await ServedAnswers.AskAndCheckAsync(fixture, task, ServedTasks.Texts.Take(4).ToArray(), ServedAnswers.Tolerance, Ct);
+            await ServedAnswers.AskAndCheckAsync(fixture, task, [ServedTasks.Texts[^1]], ServedAnswers.Tolerance, Ct);
+        }
+
+        var list = await fixture.Server.Registry.ListTasksAsync(new ListTasksRequest(), Serving.TestServer.AdminHeaders, cancellationToken: Ct);
+        Assert.Equal(fixture.Tasks.Select(t => t.Metadata.Task).Order(), list.Tasks.Select(t => t.Name).Order());
+        Assert.All(list.Tasks, t => Assert.Equal("minilm", t.BaseModel));
+    }
+
+    [Fact]
+    public void The_tasks_weights_differ_so_a_mixed_up_swap_would_show()
+    {
+        var text = ServedTasks.Texts[0];
+        var embeddings = fixture.Tasks.Where(t => t.Metadata.Kind == Ken.Pruning.Deltas.TaskKind.Embedding).Select(t => t.Metadata.Task).ToArray();
+        Assert.True(embeddings.Length >= 3);
+        foreach (var a in embeddings)
+        {
+            foreach (var b in embeddings.Where(b => b != a))
+            {
+                var x = fixture.Expected(a, text).Embeddings![0];
+                var y = fixture.Expected(b, text).Embeddings![0];
+                Assert.True(x.Zip(y, (p, q) => Math.Abs(p - q)).Max() > 100 * ServedAnswers.Tolerance, $"{a} and {b} answer alike");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_clients_across_more_tasks_than_slots_each_get_their_own_tasks_answers()
+    {
+        // 5 tasks on 2 slots, 8 callers at once, 4 requests each: slots swap under load, and every
+        // answer must still come from its own task's weights and head.
+        var callers = new List<Task>();
+        for (var caller = 0; caller < 8; caller++)
+        {
+            var id = caller;
+            callers.Add(Task.Run(async () =>
+            {
+                for (var round = 0; round < 4; round++)
+                {
+                    var task = fixture.Tasks[(id + round) % fixture.Tasks.Count];
+                    var first = (id * 3 + round) % ServedTasks.Texts.Count;
+                    var texts = Enumerable.Range(0, 1 + ((id + round) % 3)).Select(i => ServedTasks.Texts[(first + i) % ServedTasks.Texts.Count]).ToArray();
+                    await ServedAnswers.AskAndCheckAsync(fixture, task, texts, ServedAnswers.Tolerance, Ct);
+                }
+            }, Ct));
+        }
+
+        await Task.WhenAll(callers);
+
+        var list = await fixture.Server.Registry.ListTasksAsync(new ListTasksRequest(), Serving.TestServer.AdminHeaders, cancellationToken: Ct);
+        Assert.True(list.Tasks.Sum(t => (long)t.SwapCount) >= fixture.Tasks.Count, "every task had to be swapped in at least once");
+        Assert.True(list.Tasks.Count(t => t.Tier == ResidencyTier.Slot) <= 2);
+    }
+}

@@ -1,0 +1,6 @@
+using Ken.Server.Tests.Runtime;
+
+namespace Ken.Server.Tests.EndToEnd;
+
+/// <summary>A minilm server with <c>--swap-mode resident</c>.</summary>
+public sealed class ResidentServerFixture(BackboneFixture backbone) : RealServerFixture(backbone, "resident");
