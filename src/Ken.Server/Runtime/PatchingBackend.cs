@@ -126,13 +126,13 @@ public sealed class PatchingBackend : IInferenceBackend
                 (long Applied, long Restored) moved;
                 try
                 {
-                    moved = _patcher.Replace(s.Weights, _pristine, (PreparedTask)old.State, prepared);
+                    moved = _patcher.Replace(weights, _encoder.Pristine, (PreparedTask)old.State, prepared);
                 }
                 catch
                 {
                     // A half-moved slot serves neither model; put the base back before reporting.
-                    _patcher.Restore(s.Weights, _pristine, (PreparedTask)old.State);
-                    _patcher.Restore(s.Weights, _pristine, prepared);
+                    _patcher.Restore(weights, _encoder.Pristine, (PreparedTask)old.State);
+                    _patcher.Restore(weights, _encoder.Pristine, prepared);
                     throw;
                 }
 
