@@ -21,6 +21,7 @@ public static class CommandLineApp
             InspectCommand.Create(stdout),
             ApplyCommand.Create(stdout, stderr),
             VizCommand.Create(stdout, stderr),
+            EvalCommand.Create(stdout, stderr),
         };
 
         var parsed = root.Parse(args);
