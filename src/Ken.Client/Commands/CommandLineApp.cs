@@ -29,6 +29,7 @@ public static class CommandLineApp
             InferenceCommands.Embed(stdout),
             HealthCommand.Create(stdout),
             BenchCommand.Create(stdout, stderr),
+            EvalCommand.Create(stdout, stderr),
         };
 
         var parsed = root.Parse(args);

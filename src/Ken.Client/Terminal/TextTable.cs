@@ -26,7 +26,7 @@ internal sealed class TextTable(params string[] headers)
             foreach (var r in rows)
             {
                 widths[c] = Math.Max(widths[c], r[c].Length);
-                numeric[c] &= r[c].Length > 0 && (char.IsDigit(r[c][0]) || r[c][0] == '-') && !r[c].StartsWith('[');
+                numeric[c] &= r[c].Length > 0 && (char.IsDigit(r[c][0]) || r[c][0] is '-' or '+') && !r[c].StartsWith('[');
             }
         }
 

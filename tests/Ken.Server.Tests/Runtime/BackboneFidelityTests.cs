@@ -67,6 +67,39 @@ public sealed class BackboneFidelityTests(BackboneFixture fixture)
     }
 
     [Fact]
+    public void A_random_delta_equals_a_fresh_session_over_the_reconstructed_weights()
+    {
+        // The half delta above is a magnitude selection; this one is the seeded random control.
+        var backend = fixture.Backend;
+        var delta = fixture.RandomDelta;
+        Assert.Equal("random", delta.Metadata.Method);
+        var task = backend.Bind(delta);
+        backend.Swap(0, task);
+        try
+        {
+            var served = backend.Run(0, task, BackboneFixture.Texts).Embeddings!;
+
+            var reconstructed = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            foreach (var patched in delta.PatchedTensors)
+            {
+                var weights = new float[patched.ElementCount];
+                fixture.MiniLmCheckpoint.ReadFloat32(patched.Name, weights);
+                patched.ApplyTo(weights);
+                reconstructed[patched.Name] = weights;
+            }
+
+            using var fresh = new InferenceSession(OnnxModelRewriter.WithInitializers(fixture.MiniLmCheckpoint, reconstructed));
+            var expected = ReferenceEncoder.ClsNormalized(fresh, fixture.MiniLm.VocabPath, BackboneFixture.Texts);
+
+            Assert.InRange(ReferenceEncoder.MaxAbsDiff(expected, served), 0f, Tolerance);
+        }
+        finally
+        {
+            backend.Swap(0, null);
+        }
+    }
+
+    [Fact]
     public void The_plain_base_slot_equals_the_original_minilm_model()
     {
         var backend = fixture.Backend;
