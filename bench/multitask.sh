@@ -7,6 +7,7 @@
 # Environment (defaults): TASKS=20 ZIPF=1.0 CONCURRENCY=16 DURATION=10 WARMUP=2 BATCH=1
 #   KEEPS="0.05 0.1 0.2 0.3" (arctic-xs deltas)  SLOTS=2  BASE_PORT=5700  START_TIMEOUT=180
 #   CLASSIFIERS=../shared/fixtures/classifiers (spam and sotu-party are added when present)
+#   HOST_DELTA_BUDGET=8GB (every mode keeps all bound tasks in host memory, so resident is a true upper bound)
 # A mode whose server does not start (or fails mid-run) is recorded in the table, not fatal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,7 @@ run_mode() { # mode index
   local server="http://127.0.0.1:$port" metrics="http://127.0.0.1:$mport/metrics"
   local data="$out/data-$mode"; rm -rf "$data"; mkdir -p "$data"
   "$out/bin/server/Ken.Server" --swap-mode "$mode" --slots "$slots" --urls "$server" --metrics-urls "http://127.0.0.1:$mport" \
-    --data-dir "$data" --admin-token "$token" >"$out/server-$mode.log" 2>&1 &
+    --data-dir "$data" --admin-token "$token" --host-delta-budget "${HOST_DELTA_BUDGET:-8GB}" >"$out/server-$mode.log" 2>&1 &
   local pid=$!; pids+=("$pid")
   local waited=0
   until ken health --server "$server" >/dev/null 2>&1; do
