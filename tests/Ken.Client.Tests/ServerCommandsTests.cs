@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Ken.Pruning.Checkpoints;
+using Ken.Pruning.Deltas;
 
 namespace Ken.Client.Tests;
 
@@ -91,6 +93,58 @@ public sealed class ServerCommandsTests(LiveServerFixture fx) : IClassFixture<Li
         Assert.StartsWith("ken: error: ", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("NotFound", r.Stderr, StringComparison.Ordinal);
         Assert.Single(r.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Classify_returns_the_head_s_label_and_scores()
+    {
+        // A classifier whose head ignores its input: zero weights and biases (2, -2), so every text is
+        // "yes" with softmax(2, -2)[0]; one patched value (unchanged) ties the delta to minilm.
+        string path = fx.NewPath("constant-classifier.ken");
+        using (var minilm = CheckpointLoader.Open("minilm"))
+        {
+            const string name = "embeddings.LayerNorm.bias";
+            minilm.TryGetInfo(name, out var info);
+            var data = new float[info.ElementCount];
+            minilm.ReadFloat32(name, data);
+            var mask = new byte[MaskBits.ByteLength(data.Length)];
+            MaskBits.Set(mask, 0);
+            var patched = new PatchedTensor(name, info.Shape, mask, [data[0]], TensorDType.F32, TensorFingerprint.Compute(data));
+            var metadata = new KenDeltaMetadata
+            {
+                Task = "constant",
+                Kind = TaskKind.Classification,
+                Labels = ["yes", "no"],
+                Pooling = PoolingMode.Pooler,
+                Method = "magnitude",
+                K = 1,
+                CreatedBy = "test",
+            };
+            var heads = new[]
+            {
+                new HeadTensor("classifier.weight", [2, 384], new float[2 * 384], TensorDType.F32),
+                new HeadTensor("classifier.bias", [2], [2f, -2f], TensorDType.F32),
+            };
+            KenDeltaWriter.Write(path, new KenDelta(metadata, [patched], heads));
+        }
+
+        Assert.Equal(0, fx.Ken("register", path, "--task", "constant", "--overwrite").ExitCode);
+        var r = fx.Ken("classify", "--task", "constant", "a first text", "another one", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var results = doc.RootElement.GetProperty("results");
+        Assert.Equal(2, results.GetArrayLength());
+        double expected = Math.Exp(2) / (Math.Exp(2) + Math.Exp(-2));
+        foreach (var result in results.EnumerateArray())
+        {
+            Assert.Equal("yes", result.GetProperty("label").GetString());
+            Assert.Equal(expected, result.GetProperty("score").GetDouble(), 5);
+            Assert.Equal(2, result.GetProperty("scores").GetArrayLength());
+        }
+
+        var table = fx.Ken("classify", "--task", "constant", "a first text");
+        Assert.Equal(0, table.ExitCode);
+        Assert.Contains("yes", table.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
