@@ -102,12 +102,23 @@ internal sealed class TestServer : IAsyncDisposable
         {
             Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, SizeBytes = size ?? (ulong)bytes.Length, Sha256 = sha ?? TestDeltas.Sha256(bytes) },
         });
-        for (var offset = 0; offset < bytes.Length; offset += chunkSize)
+        try
         {
-            await call.RequestStream.WriteAsync(new RegisterTaskRequest { Chunk = ByteString.CopyFrom(bytes, offset, Math.Min(chunkSize, bytes.Length - offset)) });
+            for (var offset = 0; offset < bytes.Length; offset += chunkSize)
+            {
+                await call.RequestStream.WriteAsync(new RegisterTaskRequest { Chunk = ByteString.CopyFrom(bytes, offset, Math.Min(chunkSize, bytes.Length - offset)) });
+            }
+
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException)
+        {
+            // The server may refuse right after the header (ALREADY_EXISTS); the failed write then only
+            // says "cancelled", so its reply carries the status under test.
+            await call.ResponseAsync;
+            throw;
         }
 
-        await call.RequestStream.CompleteAsync();
         return await call;
     }
 
