@@ -10,51 +10,36 @@ namespace Ken.Server.Runtime;
 /// inputs, a pristine copy of those weights, and <see cref="SlotCount"/> slots that each bind their own
 /// weight buffers once. A swap patches a slot's buffers in place; a run binds only tokens and outputs.
 /// </summary>
-public sealed class PatchingBackend : IInferenceBackend
+public sealed class PatchingBackend : SlottedBackend
 {
     private readonly PromotedEncoder _encoder;
-    private readonly BackboneSlot[] _slots;
     private readonly WeightBinding[] _slotWeights;
-    private readonly OrtIoBinding[] _bindings;
     private readonly IWeightPatcher _patcher;
     private readonly DeltaBinder _binder;
-    private bool _disposed;
 
     private PatchingBackend(BackboneOptions options, PromotedEncoder encoder)
+        : base(options.Name ?? options.ModelPath, encoder.Pipeline, options.Slots)
     {
-        BaseModel = options.Name ?? options.ModelPath;
         _encoder = encoder;
         _patcher = options.Patcher ?? new CpuWeightPatcher();
-        var pipeline = encoder.Pipeline;
-        _binder = new DeltaBinder(encoder.TensorsByName, pipeline.HiddenSize, pipeline.HasPoolerOutput, BaseModel, this);
-        _slots = new BackboneSlot[options.Slots];
+        _binder = new DeltaBinder(encoder.TensorsByName, Pipeline.HiddenSize, Pipeline.HasPoolerOutput, BaseModel, this);
         _slotWeights = new WeightBinding[options.Slots];
-        _bindings = new OrtIoBinding[options.Slots];
-        for (var i = 0; i < _slots.Length; i++)
+        for (var i = 0; i < options.Slots; i++)
         {
-            _slots[i] = pipeline.CreateSlot();
-
             // Bound once: patching the buffers in place is all a swap needs, ONNX Runtime reads them on every run.
             _slotWeights[i] = new WeightBinding(encoder.Tensors, encoder.CopyPristine(), ownsWeights: true);
-            _bindings[i] = encoder.Session.CreateIoBinding();
-            _slotWeights[i].BindTo(_bindings[i]);
+            var binding = encoder.Session.CreateIoBinding();
+            ReplaceBinding(i, binding);
+            _slotWeights[i].BindTo(binding);
         }
     }
 
-    public string BaseModel { get; }
-
-    public int SlotCount => _slots.Length;
-
-    public int MaxBatchSize => _encoder.Pipeline.MaxBatchSize;
-
-    public int MaxSequenceLength => _encoder.Pipeline.MaxSequenceLength;
-
-    public int HiddenSize => _encoder.Pipeline.HiddenSize;
+    public int MaxSequenceLength => Pipeline.MaxSequenceLength;
 
     /// <summary>True when the graph computes BERT's pooler itself (a <c>[batch, hidden]</c> output).</summary>
-    public bool HasPoolerOutput => _encoder.Pipeline.HasPoolerOutput;
+    public bool HasPoolerOutput => Pipeline.HasPoolerOutput;
 
-    public long SlotBytes => _encoder.Pristine.TotalBytes;
+    public override long SlotBytes => _encoder.Pristine.TotalBytes;
 
     /// <summary>Number of weights bound as graph inputs (every float32 initializer).</summary>
     public int WeightCount => _encoder.Tensors.Length;
@@ -81,31 +66,13 @@ public sealed class PatchingBackend : IInferenceBackend
         }
     }
 
-    public BoundTask Bind(KenDelta delta)
+    public override BoundTask Bind(KenDelta delta)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         return _binder.Bind(delta);
     }
 
-    public void CheckSlots()
-    {
-        for (var i = 0; i < _slots.Length; i++)
-        {
-            var s = Enter(i, "checked");
-            try
-            {
-                _encoder.Pipeline.Check(_encoder.Session, _bindings[i], s, i, BaseModel);
-            }
-            finally
-            {
-                s.Exit();
-            }
-        }
-    }
-
-    public BoundTask? SlotTask(int slot) => SlotAt(slot).Task;
-
-    public SwapStats Swap(int slot, BoundTask? task)
+    public override SwapStats Swap(int slot, BoundTask? task)
     {
         var prepared = task is null ? null : Prepared(task);
         var s = Enter(slot, "swapped");
@@ -175,38 +142,23 @@ public sealed class PatchingBackend : IInferenceBackend
         }
     }
 
-    public TaskOutput Run(int slot, BoundTask task, IReadOnlyList<string> texts)
+    protected override void Dispose(bool disposing)
     {
-        ArgumentNullException.ThrowIfNull(texts);
-        var prepared = Prepared(task);
-        var s = Enter(slot, "run");
-        try
-        {
-            s.RequireTask(slot, task);
-            var batch = _encoder.Pipeline.Forward(_encoder.Session, _bindings[slot], s, texts);
-            return _encoder.Pipeline.Output(task, prepared, batch, s);
-        }
-        finally
-        {
-            s.Exit();
-        }
-    }
-
-    public void Dispose()
-    {
-        if (_disposed)
+        if (IsDisposed)
         {
             return;
         }
 
-        _disposed = true;
-        for (var i = 0; i < _slots.Length; i++)
+        base.Dispose(disposing);
+        if (disposing)
         {
-            _bindings[i].Dispose();
-            _slotWeights[i].Dispose();
-        }
+            foreach (var weights in _slotWeights)
+            {
+                weights.Dispose();
+            }
 
-        _encoder.Dispose();
+            _encoder.Dispose();
+        }
     }
 
     /// <summary>
@@ -218,8 +170,8 @@ public sealed class PatchingBackend : IInferenceBackend
         var s = Enter(slot, "run");
         try
         {
-            var batch = _encoder.Pipeline.Forward(_encoder.Session, _bindings[slot], s, texts);
-            return _encoder.Pipeline.Raw(batch, s);
+            var batch = Pipeline.Forward(_encoder.Session, Binding(slot), s, texts);
+            return Pipeline.Raw(batch, s);
         }
         finally
         {
@@ -230,23 +182,15 @@ public sealed class PatchingBackend : IInferenceBackend
     /// <summary>The weight buffers of <paramref name="slot"/> (tests perturb them to prove the graph reads them).</summary>
     internal WeightSet SlotWeights(int slot) => _slotWeights[SlotIndex(slot)].Weights;
 
-    internal BackboneSlot SlotAt(int slot)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return BackboneSlot.At(_slots, slot);
-    }
-
     private int SlotIndex(int slot)
     {
         SlotAt(slot);
         return slot;
     }
 
-    private BackboneSlot Enter(int slot, string what)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return BackboneSlot.Enter(_slots, slot, what);
-    }
+    protected override InferenceSession SessionOf(int slot) => _encoder.Session;
+
+    protected override PreparedTask HeadsOf(BoundTask task) => Prepared(task);
 
     private PreparedTask Prepared(BoundTask task)
     {

@@ -13,18 +13,14 @@ namespace Ken.Server.Runtime;
 /// weights from the base checkpoint and its delta, serializes a new model and builds a new session,
 /// as a server without in-place patching would. The base runs the original model file.
 /// </summary>
-public sealed class ReloadBackend : IInferenceBackend
+public sealed class ReloadBackend : SlottedBackend
 {
     private readonly string _modelPath;
     private readonly OnnxCheckpoint _checkpoint;
     private readonly Lock _checkpointGate = new();
     private readonly SessionOptions _sessionOptions;
-    private readonly EncoderPipeline _pipeline;
     private readonly DeltaBinder _binder;
-    private readonly BackboneSlot[] _slots;
     private readonly InferenceSession[] _sessions;
-    private readonly OrtIoBinding[] _bindings;
-    private bool _disposed;
 
     private ReloadBackend(
         BackboneOptions options,
@@ -33,12 +29,11 @@ public sealed class ReloadBackend : IInferenceBackend
         SessionOptions sessionOptions,
         InferenceSession[] sessions,
         EncoderPipeline pipeline)
+        : base(options.Name ?? options.ModelPath, pipeline, sessions.Length)
     {
-        BaseModel = options.Name ?? options.ModelPath;
         _modelPath = options.ModelPath;
         _checkpoint = checkpoint;
         _sessionOptions = sessionOptions;
-        _pipeline = pipeline;
         _binder = new DeltaBinder(BackboneWeights.ByName(tensors), pipeline.HiddenSize, pipeline.HasPoolerOutput, BaseModel, this);
         long bytes = 0;
         foreach (var tensor in tensors)
@@ -48,25 +43,14 @@ public sealed class ReloadBackend : IInferenceBackend
 
         SlotBytes = bytes;
         _sessions = sessions;
-        _slots = new BackboneSlot[sessions.Length];
-        _bindings = new OrtIoBinding[sessions.Length];
         for (var i = 0; i < sessions.Length; i++)
         {
-            _slots[i] = pipeline.CreateSlot();
-            _bindings[i] = sessions[i].CreateIoBinding();
+            ReplaceBinding(i, sessions[i].CreateIoBinding());
         }
     }
 
-    public string BaseModel { get; }
-
-    public int SlotCount => _slots.Length;
-
-    public int MaxBatchSize => _pipeline.MaxBatchSize;
-
-    public int HiddenSize => _pipeline.HiddenSize;
-
     /// <summary>The float weights one slot's session holds as initializers.</summary>
-    public long SlotBytes { get; }
+    public override long SlotBytes { get; }
 
     public static ReloadBackend Load(BackboneOptions options)
     {
@@ -106,9 +90,9 @@ public sealed class ReloadBackend : IInferenceBackend
         }
     }
 
-    public BoundTask Bind(KenDelta delta)
+    public override BoundTask Bind(KenDelta delta)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         var bound = _binder.Bind(delta);
         var prepared = (PreparedTask)bound.State;
         long patchBytes = 0;
@@ -128,25 +112,7 @@ public sealed class ReloadBackend : IInferenceBackend
         return new BoundTask(delta.Metadata, bound.ResidentBytes - patchBytes + canonicalBytes, new ReloadTask(heads, delta.PatchedTensors));
     }
 
-    public void CheckSlots()
-    {
-        for (var i = 0; i < _slots.Length; i++)
-        {
-            var s = Enter(i, "checked");
-            try
-            {
-                _pipeline.Check(_sessions[i], _bindings[i], s, i, BaseModel);
-            }
-            finally
-            {
-                s.Exit();
-            }
-        }
-    }
-
-    public BoundTask? SlotTask(int slot) => SlotAt(slot).Task;
-
-    public SwapStats Swap(int slot, BoundTask? task)
+    public override SwapStats Swap(int slot, BoundTask? task)
     {
         var reload = task is null ? null : Reloaded(task);
         var s = Enter(slot, "swapped");
@@ -162,10 +128,9 @@ public sealed class ReloadBackend : IInferenceBackend
             // Built before the old session goes: a failed build leaves the slot serving its previous task.
             var session = reload is null ? new InferenceSession(_modelPath, _sessionOptions) : BuildSession(reload);
             var built = Stopwatch.GetTimestamp();
-            _bindings[slot].Dispose();
+            ReplaceBinding(slot, session.CreateIoBinding());
             _sessions[slot].Dispose();
             _sessions[slot] = session;
-            _bindings[slot] = session.CreateIoBinding();
             s.Task = task;
             return new SwapStats(Stopwatch.GetElapsedTime(built), Stopwatch.GetElapsedTime(start, built), 0, reload?.ValueCount ?? 0);
         }
@@ -175,40 +140,25 @@ public sealed class ReloadBackend : IInferenceBackend
         }
     }
 
-    public TaskOutput Run(int slot, BoundTask task, IReadOnlyList<string> texts)
+    protected override void Dispose(bool disposing)
     {
-        ArgumentNullException.ThrowIfNull(texts);
-        var reload = Reloaded(task);
-        var s = Enter(slot, "run");
-        try
-        {
-            s.RequireTask(slot, task);
-            var batch = _pipeline.Forward(_sessions[slot], _bindings[slot], s, texts);
-            return _pipeline.Output(task, reload.Heads, batch, s);
-        }
-        finally
-        {
-            s.Exit();
-        }
-    }
-
-    public void Dispose()
-    {
-        if (_disposed)
+        if (IsDisposed)
         {
             return;
         }
 
-        _disposed = true;
-        for (var i = 0; i < _sessions.Length; i++)
+        base.Dispose(disposing);
+        if (disposing)
         {
-            _bindings[i].Dispose();
-            _sessions[i].Dispose();
-        }
+            foreach (var session in _sessions)
+            {
+                session.Dispose();
+            }
 
-        _pipeline.Dispose();
-        _sessionOptions.Dispose();
-        _checkpoint.Dispose();
+            Pipeline.Dispose();
+            _sessionOptions.Dispose();
+            _checkpoint.Dispose();
+        }
     }
 
     private InferenceSession BuildSession(ReloadTask task)
@@ -231,17 +181,9 @@ public sealed class ReloadBackend : IInferenceBackend
         return new InferenceSession(model, _sessionOptions);
     }
 
-    private BackboneSlot SlotAt(int slot)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return BackboneSlot.At(_slots, slot);
-    }
+    protected override InferenceSession SessionOf(int slot) => _sessions[slot];
 
-    private BackboneSlot Enter(int slot, string what)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return BackboneSlot.Enter(_slots, slot, what);
-    }
+    protected override PreparedTask HeadsOf(BoundTask task) => Reloaded(task).Heads;
 
     private ReloadTask Reloaded(BoundTask task)
     {

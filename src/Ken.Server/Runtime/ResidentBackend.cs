@@ -11,49 +11,35 @@ namespace Ken.Server.Runtime;
 /// the slot's binding at that set, so switching tasks costs no copying; each bound task costs a whole
 /// copy of the backbone's weights in host memory.
 /// </summary>
-public sealed class ResidentBackend : IInferenceBackend
+public sealed class ResidentBackend : SlottedBackend
 {
     private readonly PromotedEncoder _encoder;
     private readonly WeightBinding _pristine;
-    private readonly BackboneSlot[] _slots;
-    private readonly OrtIoBinding[] _bindings;
     private readonly IWeightPatcher _patcher;
     private readonly DeltaBinder _binder;
-    private bool _disposed;
 
     private ResidentBackend(BackboneOptions options, PromotedEncoder encoder)
+        : base(options.Name ?? options.ModelPath, encoder.Pipeline, options.Slots)
     {
-        BaseModel = options.Name ?? options.ModelPath;
         _encoder = encoder;
         _patcher = options.Patcher ?? new CpuWeightPatcher();
-        var pipeline = encoder.Pipeline;
-        _binder = new DeltaBinder(encoder.TensorsByName, pipeline.HiddenSize, pipeline.HasPoolerOutput, BaseModel, this);
+        _binder = new DeltaBinder(encoder.TensorsByName, Pipeline.HiddenSize, Pipeline.HasPoolerOutput, BaseModel, this);
 
         // The base needs no buffers of its own: nothing ever writes to the pristine weights.
         _pristine = new WeightBinding(encoder.Tensors, encoder.Pristine, ownsWeights: false);
-        _slots = new BackboneSlot[options.Slots];
-        _bindings = new OrtIoBinding[options.Slots];
-        for (var i = 0; i < _slots.Length; i++)
+        for (var i = 0; i < options.Slots; i++)
         {
-            _slots[i] = pipeline.CreateSlot();
-            _bindings[i] = encoder.Session.CreateIoBinding();
-            _pristine.BindTo(_bindings[i]);
+            var binding = encoder.Session.CreateIoBinding();
+            ReplaceBinding(i, binding);
+            _pristine.BindTo(binding);
         }
     }
-
-    public string BaseModel { get; }
-
-    public int SlotCount => _slots.Length;
-
-    public int MaxBatchSize => _encoder.Pipeline.MaxBatchSize;
-
-    public int HiddenSize => _encoder.Pipeline.HiddenSize;
 
     /// <summary>
     /// Zero: a slot holds no weights of its own, it points at the task's set, whose bytes count in
     /// <see cref="BoundTask.ResidentBytes"/> (the host tier) from the moment the task is bound.
     /// </summary>
-    public long SlotBytes => 0;
+    public override long SlotBytes => 0;
 
     /// <summary>Bytes of one task's weight set (what binding a task costs on top of its head).</summary>
     public long TaskWeightBytes => _encoder.Pristine.TotalBytes;
@@ -75,9 +61,9 @@ public sealed class ResidentBackend : IInferenceBackend
         }
     }
 
-    public BoundTask Bind(KenDelta delta)
+    public override BoundTask Bind(KenDelta delta)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         var bound = _binder.Bind(delta);
         var prepared = (PreparedTask)bound.State;
         var weights = _encoder.CopyPristine();
@@ -105,25 +91,7 @@ public sealed class ResidentBackend : IInferenceBackend
         return new BoundTask(delta.Metadata, headBytes + weights.TotalBytes, new ResidentTask(heads, binding));
     }
 
-    public void CheckSlots()
-    {
-        for (var i = 0; i < _slots.Length; i++)
-        {
-            var s = Enter(i, "checked");
-            try
-            {
-                _encoder.Pipeline.Check(_encoder.Session, _bindings[i], s, i, BaseModel);
-            }
-            finally
-            {
-                s.Exit();
-            }
-        }
-    }
-
-    public BoundTask? SlotTask(int slot) => SlotAt(slot).Task;
-
-    public SwapStats Swap(int slot, BoundTask? task)
+    public override SwapStats Swap(int slot, BoundTask? task)
     {
         var resident = task is null ? null : Resident(task);
         var s = Enter(slot, "swapped");
@@ -137,7 +105,7 @@ public sealed class ResidentBackend : IInferenceBackend
             var start = Stopwatch.GetTimestamp();
 
             // Every weight input is bound again, so the binding keeps no reference to the previous task's buffers.
-            (resident?.Weights ?? _pristine).BindTo(_bindings[slot]);
+            (resident?.Weights ?? _pristine).BindTo(Binding(slot));
             s.Task = task;
             return new SwapStats(TimeSpan.Zero, Stopwatch.GetElapsedTime(start), 0, 0);
         }
@@ -147,51 +115,24 @@ public sealed class ResidentBackend : IInferenceBackend
         }
     }
 
-    public TaskOutput Run(int slot, BoundTask task, IReadOnlyList<string> texts)
+    protected override void Dispose(bool disposing)
     {
-        ArgumentNullException.ThrowIfNull(texts);
-        var resident = Resident(task);
-        var s = Enter(slot, "run");
-        try
-        {
-            s.RequireTask(slot, task);
-            var batch = _encoder.Pipeline.Forward(_encoder.Session, _bindings[slot], s, texts);
-            return _encoder.Pipeline.Output(task, resident.Heads, batch, s);
-        }
-        finally
-        {
-            s.Exit();
-        }
-    }
-
-    public void Dispose()
-    {
-        if (_disposed)
+        if (IsDisposed)
         {
             return;
         }
 
-        _disposed = true;
-        foreach (var binding in _bindings)
+        base.Dispose(disposing);
+        if (disposing)
         {
-            binding.Dispose();
+            _pristine.Dispose();
+            _encoder.Dispose();
         }
-
-        _pristine.Dispose();
-        _encoder.Dispose();
     }
 
-    private BackboneSlot SlotAt(int slot)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return BackboneSlot.At(_slots, slot);
-    }
+    protected override InferenceSession SessionOf(int slot) => _encoder.Session;
 
-    private BackboneSlot Enter(int slot, string what)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return BackboneSlot.Enter(_slots, slot, what);
-    }
+    protected override PreparedTask HeadsOf(BoundTask task) => Resident(task).Heads;
 
     private ResidentTask Resident(BoundTask task)
     {
