@@ -38,6 +38,27 @@ public sealed class PreparedTask
     /// <summary>Total kept values over all patches.</summary>
     public long ValueCount { get; }
 
+    /// <summary>Bytes the physical patches hold (masks and values).</summary>
+    public long PatchBytes
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var patch in Patches)
+            {
+                bytes += patch.ResidentBytes;
+            }
+
+            return bytes;
+        }
+    }
+
+    /// <summary>
+    /// The same task without its patches, owned by <paramref name="owner"/>: for backends that keep the
+    /// weights some other way (reconstructed, or a whole copy) and need only the pooling and head.
+    /// </summary>
+    internal PreparedTask HeadsOnly(object owner) => new(owner, [], Pooler, Classifier, UsesGraphPooler);
+
     /// <summary>The backend that bound the task; a task bound by one backbone must not be patched into another.</summary>
     internal object Owner { get; }
 }

@@ -49,22 +49,8 @@ public sealed class PatchingBackend : SlottedBackend
     internal IReadOnlyList<BackboneTensor> Tensors => _encoder.Tensors;
 
     /// <summary>Loads the backbone: rewrites the graph, reads the weights once and binds every slot.</summary>
-    public static PatchingBackend Load(BackboneOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Slots, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
-        var encoder = PromotedEncoder.Load(options);
-        try
-        {
-            return new PatchingBackend(options, encoder);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
-    }
+    public static PatchingBackend Load(BackboneOptions options) =>
+        PromotedEncoder.LoadBackend(options, encoder => new PatchingBackend(options, encoder));
 
     public override BoundTask Bind(KenDelta delta)
     {

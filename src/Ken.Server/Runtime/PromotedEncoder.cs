@@ -36,6 +36,28 @@ internal sealed class PromotedEncoder : IDisposable
 
     public EncoderPipeline Pipeline { get; }
 
+    /// <summary>
+    /// Loads an encoder for <paramref name="options"/> and builds a backend on it; the encoder is
+    /// disposed when the backend cannot be built.
+    /// </summary>
+    public static T LoadBackend<T>(BackboneOptions options, Func<PromotedEncoder, T> create)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(create);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Slots, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
+        var encoder = Load(options);
+        try
+        {
+            return create(encoder);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+
     public static PromotedEncoder Load(BackboneOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -95,11 +95,6 @@ public sealed class ReloadBackend : SlottedBackend
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var bound = _binder.Bind(delta);
         var prepared = (PreparedTask)bound.State;
-        long patchBytes = 0;
-        foreach (var patch in prepared.Patches)
-        {
-            patchBytes += patch.ResidentBytes;
-        }
 
         // Keeps the canonical tensors (what a reload reconstructs from) instead of the physical patches.
         long canonicalBytes = 0;
@@ -108,8 +103,8 @@ public sealed class ReloadBackend : SlottedBackend
             canonicalBytes += patched.Mask.LongLength + (patched.Values.LongLength * sizeof(float));
         }
 
-        var heads = new PreparedTask(this, [], prepared.Pooler, prepared.Classifier, prepared.UsesGraphPooler);
-        return new BoundTask(delta.Metadata, bound.ResidentBytes - patchBytes + canonicalBytes, new ReloadTask(heads, delta.PatchedTensors));
+        return new BoundTask(
+            delta.Metadata, bound.ResidentBytes - prepared.PatchBytes + canonicalBytes, new ReloadTask(prepared.HeadsOnly(this), delta.PatchedTensors));
     }
 
     public override SwapStats Swap(int slot, BoundTask? task)

@@ -44,22 +44,8 @@ public sealed class ResidentBackend : SlottedBackend
     /// <summary>Bytes of one task's weight set (what binding a task costs on top of its head).</summary>
     public long TaskWeightBytes => _encoder.Pristine.TotalBytes;
 
-    public static ResidentBackend Load(BackboneOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Slots, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
-        var encoder = PromotedEncoder.Load(options);
-        try
-        {
-            return new ResidentBackend(options, encoder);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
-    }
+    public static ResidentBackend Load(BackboneOptions options) =>
+        PromotedEncoder.LoadBackend(options, encoder => new ResidentBackend(options, encoder));
 
     public override BoundTask Bind(KenDelta delta)
     {
@@ -79,16 +65,9 @@ public sealed class ResidentBackend : SlottedBackend
             throw;
         }
 
-        long patchBytes = 0;
-        foreach (var patch in prepared.Patches)
-        {
-            patchBytes += patch.ResidentBytes;
-        }
-
         // The patches are spent once applied; only the head and the full weights stay resident.
-        var heads = new PreparedTask(this, [], prepared.Pooler, prepared.Classifier, prepared.UsesGraphPooler);
-        var headBytes = bound.ResidentBytes - patchBytes;
-        return new BoundTask(delta.Metadata, headBytes + weights.TotalBytes, new ResidentTask(heads, binding));
+        var headBytes = bound.ResidentBytes - prepared.PatchBytes;
+        return new BoundTask(delta.Metadata, headBytes + weights.TotalBytes, new ResidentTask(prepared.HeadsOnly(this), binding));
     }
 
     public override SwapStats Swap(int slot, BoundTask? task)
