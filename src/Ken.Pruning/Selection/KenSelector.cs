@@ -88,32 +88,36 @@ public sealed class KenSelector : IRowSelector
 
         RadixSort.SortByUpperHalf(items, scratch.ItemsScratch);
 
-        Span<int> order = scratch.Order.AsSpan(0, n);
-        Span<float> values = scratch.SortedValues.AsSpan(0, n);
-        Span<double> x = scratch.SortedX.AsSpan(0, n);
-        Span<int> groupStart = scratch.GroupStart.AsSpan(0, n);
-        Span<int> groupEnd = scratch.GroupEnd.AsSpan(0, n);
-        int runStart = 0;
+        // The value comes back from its key (which maps -0 to +0, so the run of zeros holds one
+        // value) rather than from a gather into the row. Every scratch array holds at least n
+        // elements (KenRowScratch.Ensure), so the unchecked accesses stay inside them.
+        ref ulong item = ref MemoryMarshal.GetReference(items);
+        ref int order = ref MemoryMarshal.GetArrayDataReference(scratch.Order);
+        ref float values = ref MemoryMarshal.GetArrayDataReference(scratch.SortedValues);
+        ref double x = ref MemoryMarshal.GetArrayDataReference(scratch.SortedX);
+        ref int groupStart = ref MemoryMarshal.GetArrayDataReference(scratch.GroupStart);
+        ref int groupEnd = ref MemoryMarshal.GetArrayDataReference(scratch.GroupEnd);
         for (int p = 0; p < n; p++)
         {
-            ulong item = items[p];
-            int position = (int)(uint)item;
-            order[p] = position;
-
-            // Adding +0 turns -0 into +0, so the run of zeros holds one value.
-            float v = row[position] + 0f;
-            values[p] = v;
-            x[p] = v;
-            if (p > 0 && values[p - 1] != v)
-            {
-                groupEnd[runStart..p].Fill(p - 1);
-                runStart = p;
-            }
-
-            groupStart[p] = runStart;
+            ulong it = Unsafe.Add(ref item, p);
+            Unsafe.Add(ref order, p) = (int)(uint)it;
+            float v = RadixSort.KeyToFloat((uint)(it >> 32));
+            Unsafe.Add(ref values, p) = v;
+            Unsafe.Add(ref x, p) = v;
         }
 
-        groupEnd[runStart..n].Fill(n - 1);
+        // Runs of equal values: each slot's first and last slot of its run, in one pass each way.
+        Unsafe.Add(ref groupStart, 0) = 0;
+        for (int p = 1; p < n; p++)
+        {
+            Unsafe.Add(ref groupStart, p) = Unsafe.Add(ref values, p) == Unsafe.Add(ref values, p - 1) ? Unsafe.Add(ref groupStart, p - 1) : p;
+        }
+
+        Unsafe.Add(ref groupEnd, n - 1) = n - 1;
+        for (int p = n - 2; p >= 0; p--)
+        {
+            Unsafe.Add(ref groupEnd, p) = Unsafe.Add(ref values, p) == Unsafe.Add(ref values, p + 1) ? Unsafe.Add(ref groupEnd, p + 1) : p;
+        }
     }
 
     /// <summary>numpy.linspace(min, max, k): j·step + min, the last point exactly max.</summary>

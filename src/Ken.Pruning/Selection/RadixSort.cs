@@ -21,6 +21,10 @@ internal static class RadixSort
         return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
     }
 
+    /// <summary>The float whose <see cref="FloatKey"/> is <paramref name="key"/> (+0 for either zero).</summary>
+    internal static float KeyToFloat(uint key) =>
+        BitConverter.UInt32BitsToSingle((key & 0x8000_0000u) != 0 ? key & 0x7FFF_FFFFu : ~key);
+
     /// <summary>
     /// Sorts <paramref name="items"/> ascending by their upper 32 bits, stably, so items that were
     /// in ascending order of their lower 32 bits (a payload such as a position) stay that way within
