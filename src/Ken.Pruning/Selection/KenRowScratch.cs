@@ -41,6 +41,9 @@ internal sealed class KenRowScratch
 
     internal int[] Buckets { get; private set; } = [];
 
+    /// <summary>The radix sort's four digit histograms.</summary>
+    internal int[] DigitCounts { get; } = new int[4 * 256];
+
     internal static KenRowScratch ForCurrentThread(int n, int k)
     {
         KenRowScratch scratch = current ??= new KenRowScratch();

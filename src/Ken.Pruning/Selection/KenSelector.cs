@@ -24,29 +24,12 @@ public sealed class KenSelector : IRowSelector
             return WriteFirst(n, positions);
         }
 
-        double mean = 0;
-        bool constant = true;
-        float first = finetuned[0];
-        for (int i = 0; i < n; i++)
-        {
-            mean += finetuned[i];
-            constant &= finetuned[i] == first;
-        }
-
-        if (constant)
+        double std = RowStatistics.StandardDeviation(finetuned);
+        if (std == 0)
         {
             return WriteFirst(k, positions);
         }
 
-        mean /= n;
-        double variance = 0;
-        for (int i = 0; i < n; i++)
-        {
-            double d = finetuned[i] - mean;
-            variance += d * d;
-        }
-
-        double std = Math.Sqrt(variance / n);
         double h = 1.06 * std * Math.Pow(n, -0.2);
 
         KenRowScratch scratch = KenRowScratch.ForCurrentThread(n, k);
@@ -81,12 +64,7 @@ public sealed class KenSelector : IRowSelector
     private static void SortRow(ReadOnlySpan<float> row, KenRowScratch scratch, int n)
     {
         Span<ulong> items = scratch.Items.AsSpan(0, n);
-        for (int i = 0; i < n; i++)
-        {
-            items[i] = ((ulong)RadixSort.FloatKey(row[i]) << 32) | (uint)i;
-        }
-
-        RadixSort.SortByUpperHalf(items, scratch.ItemsScratch);
+        RadixSort.SortFloats(row, items, scratch.ItemsScratch, scratch.DigitCounts);
 
         // The value comes back from its key (which maps -0 to +0, so the run of zeros holds one
         // value) rather than from a gather into the row. Every scratch array holds at least n
@@ -282,6 +260,7 @@ public sealed class KenSelector : IRowSelector
     }
 
     /// <summary>The largest untaken slot at or below <paramref name="slot"/>, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int FindLeft(ref int left, int slot)
     {
         int a = slot + 1;
@@ -298,6 +277,7 @@ public sealed class KenSelector : IRowSelector
     }
 
     /// <summary>The smallest untaken slot at or above <paramref name="slot"/>, or n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int FindRight(ref int right, int slot)
     {
         int a = slot;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ken.Pruning.Checkpoints;
 
 namespace Ken.Pruning.Selection;
 
@@ -44,12 +45,10 @@ public class NonFiniteValueException : KenException
     /// <summary>Throws for the first non-finite value of <paramref name="row"/>, if any.</summary>
     internal static void ThrowIfAnyNonFinite(ReadOnlySpan<float> row, long rowIndex)
     {
-        for (int i = 0; i < row.Length; i++)
+        int i = FloatEncoding.IndexOfNonFinite(row);
+        if (i >= 0)
         {
-            if (!float.IsFinite(row[i]))
-            {
-                throw new NonFiniteValueException(rowIndex, i, row[i]);
-            }
+            throw new NonFiniteValueException(rowIndex, i, row[i]);
         }
     }
 }

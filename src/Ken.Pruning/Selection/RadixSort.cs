@@ -38,26 +38,72 @@ internal static class RadixSort
             return;
         }
 
-        // One counting pass for all four digits; digits shared by every key are skipped, which for
-        // weights (one sign, a narrow exponent range) sometimes saves a pass.
-        Span<int> counts = stackalloc int[4 * 256];
+        Span<int> counts = stackalloc int[DigitCount * Radix];
         counts.Clear();
         ref int c = ref MemoryMarshal.GetReference(counts);
         ref ulong src = ref MemoryMarshal.GetReference(items);
         for (int i = 0; i < n; i++)
         {
-            uint key = (uint)(Unsafe.Add(ref src, i) >> 32);
-            Unsafe.Add(ref c, (int)(key & 0xFF))++;
-            Unsafe.Add(ref c, 256 + (int)((key >> 8) & 0xFF))++;
-            Unsafe.Add(ref c, 512 + (int)((key >> 16) & 0xFF))++;
-            Unsafe.Add(ref c, 768 + (int)(key >> 24))++;
+            Count(ref c, (uint)(Unsafe.Add(ref src, i) >> 32));
         }
 
+        Distribute(items, scratch, counts);
+    }
+
+    /// <summary>
+    /// Writes (<see cref="FloatKey"/>(row[i]) &lt;&lt; 32 | i) for every position i into
+    /// <paramref name="items"/>, sorted by value and then position: the row's sorted order. One
+    /// pass builds the items and counts all four digits.
+    /// </summary>
+    /// <param name="row">The values.</param>
+    /// <param name="items">As long as the row; receives the sorted items.</param>
+    /// <param name="scratch">At least as long as the row.</param>
+    /// <param name="counts">At least <c>4 · 256</c> integers of scratch.</param>
+    internal static void SortFloats(ReadOnlySpan<float> row, Span<ulong> items, Span<ulong> scratch, Span<int> counts)
+    {
+        int n = row.Length;
+        counts = counts[..(DigitCount * Radix)];
+        counts.Clear();
+        ref int c = ref MemoryMarshal.GetReference(counts);
+        ref float value = ref MemoryMarshal.GetReference(row);
+        ref ulong item = ref MemoryMarshal.GetReference(items[..n]);
+        for (int i = 0; i < n; i++)
+        {
+            uint key = FloatKey(Unsafe.Add(ref value, i));
+            Unsafe.Add(ref item, i) = ((ulong)key << 32) | (uint)i;
+            Count(ref c, key);
+        }
+
+        if (n >= 2)
+        {
+            Distribute(items[..n], scratch, counts);
+        }
+    }
+
+    private const int DigitCount = 4;
+
+    private const int Radix = 256;
+
+    private static void Count(ref int counts, uint key)
+    {
+        Unsafe.Add(ref counts, (int)(key & 0xFF))++;
+        Unsafe.Add(ref counts, Radix + (int)((key >> 8) & 0xFF))++;
+        Unsafe.Add(ref counts, (2 * Radix) + (int)((key >> 16) & 0xFF))++;
+        Unsafe.Add(ref counts, (3 * Radix) + (int)(key >> 24))++;
+    }
+
+    /// <summary>The LSD passes, given every digit's counts; digits shared by every key are skipped.</summary>
+    private static void Distribute(Span<ulong> items, Span<ulong> scratch, Span<int> counts)
+    {
+        // Weights share one sign and a narrow exponent range more often than not, so a skipped
+        // digit sometimes saves a pass.
+        int n = items.Length;
+        ref ulong src = ref MemoryMarshal.GetReference(items);
         ref ulong dst = ref MemoryMarshal.GetReference(scratch[..n]);
         bool inItems = true;
-        for (int pass = 0; pass < 4; pass++)
+        for (int pass = 0; pass < DigitCount; pass++)
         {
-            Span<int> digitCounts = counts.Slice(pass * 256, 256);
+            Span<int> digitCounts = counts.Slice(pass * Radix, Radix);
             int shift = 32 + (pass * 8);
             if (digitCounts[(int)((src >> shift) & 0xFF)] == n)
             {
@@ -65,7 +111,7 @@ internal static class RadixSort
             }
 
             int offset = 0;
-            for (int d = 0; d < 256; d++)
+            for (int d = 0; d < Radix; d++)
             {
                 int count = digitCounts[d];
                 digitCounts[d] = offset;
