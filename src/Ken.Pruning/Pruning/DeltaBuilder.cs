@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Ken.Pruning.Checkpoints;
 using Ken.Pruning.Deltas;
 using Ken.Pruning.Selection;
@@ -36,32 +35,22 @@ public static class DeltaBuilder
         var patched = new List<PatchedTensor>();
         long done = 0;
         int tensorsDone = 0;
-        float[] baseBuffer = [];
-        float[] finetunedBuffer = [];
-        foreach (var pair in plan.Pairs)
+        int threads = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount;
+        using (var loader = new PairLoader(baseModel, finetuned, plan.Pairs, options, prefetch: threads > 1))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            progress?.Report(new PruneProgress(done, total, tensorsDone, plan.Pairs.Count, pair.Base.Name));
-            int numel = checked((int)pair.Base.ElementCount);
-            EnsureLength(ref baseBuffer, numel);
-            EnsureLength(ref finetunedBuffer, numel);
-            var b = baseBuffer.AsSpan(0, numel);
-            var f = finetunedBuffer.AsSpan(0, numel);
-            baseModel.ReadFloat32(pair.Base.Name, b);
-            finetuned.ReadFloat32(pair.Finetuned.Name, f);
-
-            bool identical = MemoryMarshal.AsBytes(b).SequenceEqual(MemoryMarshal.AsBytes(f));
-            if (!identical && TensorGlob.Selects(pair.Base.Name, options.Include, options.Exclude))
+            foreach (var pair in plan.Pairs)
             {
-                EnsureFinite(f, pair.Finetuned, finetuned.Source);
-                EnsureFinite(b, pair.Base, baseModel.Source);
-                var dtype = options.ValuesDType ?? pair.Finetuned.DType;
-                ulong fingerprint = TensorFingerprint.Compute(b);
-                patched.Add(SelectTensor(pair.Base, baseBuffer, finetunedBuffer, dtype, fingerprint, options, selector, cancellationToken));
-            }
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(new PruneProgress(done, total, tensorsDone, plan.Pairs.Count, pair.Base.Name));
+                var loaded = loader.Next();
+                if (loaded.Selected)
+                {
+                    patched.Add(SelectTensor(pair.Base, loaded.Base, loaded.Finetuned, loaded.DType, loaded.Fingerprint, options, selector, cancellationToken));
+                }
 
-            done += numel;
-            tensorsDone++;
+                done += pair.Base.ElementCount;
+                tensorsDone++;
+            }
         }
 
         var heads = new List<HeadTensor>();
@@ -69,7 +58,7 @@ public static class DeltaBuilder
         {
             var data = new float[checked((int)info.ElementCount)];
             finetuned.ReadFloat32(info.Name, data);
-            EnsureFinite(data, info, finetuned.Source);
+            FiniteCheck.Ensure(data, info, finetuned.Source);
             heads.Add(new HeadTensor(info.Name, info.Shape, data, options.ValuesDType ?? info.DType));
         }
 
@@ -140,25 +129,5 @@ public static class DeltaBuilder
         }, static _ => { });
 
         return new PatchedTensor(info.Name, info.Shape, mask, values, dtype, fingerprint);
-    }
-
-    private static void EnsureFinite(ReadOnlySpan<float> data, TensorInfo info, string source)
-    {
-        int i = FloatEncoding.IndexOfNonFinite(data);
-        if (i >= 0)
-        {
-            long n = Math.Max(1, info.RowLength);
-            throw new KenException(
-                $"tensor {info.Name} in {source} holds {data[i]} at row {i / n}, position {i % n}; "
-                + "fix or re-export the checkpoint (a NaN or infinity usually means training diverged).");
-        }
-    }
-
-    private static void EnsureLength(ref float[] buffer, int length)
-    {
-        if (buffer.Length < length)
-        {
-            buffer = new float[length];
-        }
     }
 }
