@@ -13,21 +13,29 @@ namespace Ken.Pruning.Checkpoints.Onnx;
 /// </summary>
 public sealed class OnnxCheckpoint : ICheckpoint
 {
-    // Graphs nest (If/Loop bodies) but never this deep; the default of 100 is too tight for some
-    // exporters' nested control flow.
-    private const int RecursionLimit = 1000;
-
     private readonly Dictionary<string, int> _indexByCanonicalName;
     private readonly OnnxInitializerData[] _data;
-    private readonly Dictionary<string, SafeFileHandle> _externalFiles = new(StringComparer.Ordinal);
-    private readonly Lock _externalFilesLock = new();
+    private readonly OnnxByteRange?[] _rawData;
+
+    // The files that hold tensor bytes, by absolute path: the model itself (opened once, so later
+    // reads see the file that was parsed) and any external data files, opened on first use.
+    private readonly Dictionary<string, SafeFileHandle> _dataFiles = new(StringComparer.Ordinal);
+    private readonly Lock _dataFilesLock = new();
     private bool _disposed;
 
     private OnnxCheckpoint(
-        string path, ModelProto model, OnnxTensorMapping[] mappings, OnnxInitializerData[] data, string? configJson)
+        string path,
+        SafeFileHandle modelFile,
+        ModelProto model,
+        OnnxByteRange?[] rawData,
+        OnnxTensorMapping[] mappings,
+        OnnxInitializerData[] data,
+        string? configJson)
     {
         ModelPath = path;
+        _dataFiles[path] = modelFile;
         Model = model;
+        _rawData = rawData;
         Mappings = mappings;
         _data = data;
         ConfigJson = configJson;
@@ -54,12 +62,16 @@ public sealed class OnnxCheckpoint : ICheckpoint
     /// <summary>Every float initializer, in graph order, with its canonical name and layout.</summary>
     public IReadOnlyList<OnnxTensorMapping> Mappings { get; }
 
-    /// <summary>The parsed model, for the runtime to rewrite (initializers into graph inputs).</summary>
+    /// <summary>
+    /// The parsed model without its initializers' <c>raw_data</c>, which stays in the file; use
+    /// <see cref="CopyModel"/> for a copy to rewrite and serialize.
+    /// </summary>
     internal ModelProto Model { get; }
 
     /// <summary>
     /// Parses the model at <paramref name="path"/> and checks that every float initializer's data
     /// (inline or in external files) is complete. Throws <see cref="KenException"/> when it is not.
+    /// Tensor bytes are not loaded: reads take them from the file, which stays open until disposal.
     /// </summary>
     public static OnnxCheckpoint Open(string path)
     {
@@ -75,7 +87,21 @@ public sealed class OnnxCheckpoint : ICheckpoint
             throw new KenException($"ONNX model {fullPath} does not exist; check the path.");
         }
 
-        var model = Parse(fullPath);
+        var modelFile = OpenModelFile(fullPath);
+        try
+        {
+            var (model, rawData) = OnnxModelParser.Parse(modelFile, fullPath);
+            return Create(fullPath, modelFile, model, rawData);
+        }
+        catch
+        {
+            modelFile.Dispose();
+            throw;
+        }
+    }
+
+    private static OnnxCheckpoint Create(string fullPath, SafeFileHandle modelFile, ModelProto model, OnnxByteRange?[] rawData)
+    {
         if (model.Graph is null)
         {
             throw Invalid(fullPath, "it has no graph");
@@ -84,8 +110,9 @@ public sealed class OnnxCheckpoint : ICheckpoint
         var folder = Path.GetDirectoryName(fullPath)!;
         var floatDims = new Dictionary<string, long[]>(StringComparer.Ordinal);
         var data = new List<OnnxInitializerData>();
-        foreach (var initializer in model.Graph.Initializer)
+        for (var index = 0; index < model.Graph.Initializer.Count; index++)
         {
+            var initializer = model.Graph.Initializer[index];
             if (OnnxInitializerData.FromOnnx(initializer.DataType) is not { } dtype)
             {
                 continue;
@@ -96,7 +123,7 @@ public sealed class OnnxCheckpoint : ICheckpoint
                 throw Invalid(fullPath, $"initializer '{initializer.Name}' appears twice");
             }
 
-            data.Add(OnnxInitializerData.Create(initializer, dtype, fullPath, folder));
+            data.Add(OnnxInitializerData.Create(initializer, rawData[index], dtype, fullPath, folder));
         }
 
         var renames = OnnxCanonicalNames.Resolve(model.Graph, floatDims);
@@ -112,7 +139,7 @@ public sealed class OnnxCheckpoint : ICheckpoint
 
         var configPath = Path.Combine(folder, "config.json");
         var configJson = File.Exists(configPath) ? File.ReadAllText(configPath) : null;
-        return new OnnxCheckpoint(fullPath, model, mappings, [.. data], configJson);
+        return new OnnxCheckpoint(fullPath, modelFile, model, rawData, mappings, [.. data], configJson);
     }
 
     public bool TryGetInfo(string name, out TensorInfo info)
@@ -172,9 +199,32 @@ public sealed class OnnxCheckpoint : ICheckpoint
     public void ReadFloat32OnnxLayout(string name, Span<float> destination) =>
         ReadStored(_data[IndexOf(name, destination.Length)], destination);
 
+    /// <summary>
+    /// A deep copy of <see cref="Model"/> for rewriting, whose graph initializers hold their
+    /// <c>raw_data</c> again, read from the file; those <paramref name="dataDropped"/> selects get
+    /// none, because the caller removes them or replaces their data.
+    /// </summary>
+    internal ModelProto CopyModel(Func<TensorProto, bool> dataDropped)
+    {
+        ArgumentNullException.ThrowIfNull(dataDropped);
+        var copy = Model.Clone();
+        var initializers = copy.Graph.Initializer;
+        for (var i = 0; i < initializers.Count; i++)
+        {
+            if (_rawData[i] is { } range && !dataDropped(initializers[i]))
+            {
+                var bytes = new byte[range.Length];
+                ReadExactly(DataFile(ModelPath), bytes, range.Offset, ModelPath);
+                initializers[i].RawData = UnsafeByteOperations.UnsafeWrap(bytes);
+            }
+        }
+
+        return copy;
+    }
+
     public void Dispose()
     {
-        lock (_externalFilesLock)
+        lock (_dataFilesLock)
         {
             if (_disposed)
             {
@@ -182,37 +232,23 @@ public sealed class OnnxCheckpoint : ICheckpoint
             }
 
             _disposed = true;
-            foreach (var handle in _externalFiles.Values)
+            foreach (var handle in _dataFiles.Values)
             {
                 handle.Dispose();
             }
 
-            _externalFiles.Clear();
+            _dataFiles.Clear();
         }
     }
 
     internal static KenException Invalid(string path, string why) =>
         new($"{path} is not a valid ONNX model ({why}); re-export it.");
 
-    private static ModelProto Parse(string path)
+    private static SafeFileHandle OpenModelFile(string path)
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
-            if (stream.Length > int.MaxValue)
-            {
-                // Protobuf messages cannot exceed 2 GiB; bigger models must keep weights outside.
-                throw Invalid(path, "it is larger than 2 GiB without external data");
-            }
-
-            using var input = CodedInputStream.CreateWithLimits(stream, int.MaxValue, RecursionLimit);
-            var model = new ModelProto();
-            model.MergeFrom(input);
-            return model;
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw Invalid(path, e.Message.TrimEnd('.'));
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         }
         catch (UnauthorizedAccessException e)
         {
@@ -240,18 +276,14 @@ public sealed class OnnxCheckpoint : ICheckpoint
 
     private void ReadStored(OnnxInitializerData data, Span<float> destination)
     {
-        if (data.ExternalPath is not null)
+        if (data.DataPath is not null)
         {
-            ReadExternal(data, destination);
+            ReadFromFile(data, destination);
             return;
         }
 
         var proto = data.Proto;
-        if (proto.HasRawData)
-        {
-            Convert(proto.RawData.Span, data.DType, destination);
-        }
-        else if (data.DType == TensorDType.F32)
+        if (data.DType == TensorDType.F32)
         {
             var values = proto.FloatData;
             for (var i = 0; i < destination.Length; i++)
@@ -269,12 +301,13 @@ public sealed class OnnxCheckpoint : ICheckpoint
         }
     }
 
-    private void ReadExternal(OnnxInitializerData data, Span<float> destination)
+    private void ReadFromFile(OnnxInitializerData data, Span<float> destination)
     {
-        var handle = ExternalFile(data.ExternalPath!);
+        var path = data.DataPath!;
+        var handle = DataFile(path);
         if (data.DType == TensorDType.F32)
         {
-            ReadExactly(handle, MemoryMarshal.AsBytes(destination), data.ExternalOffset, data.ExternalPath!);
+            ReadExactly(handle, MemoryMarshal.AsBytes(destination), data.DataOffset, path);
             return;
         }
 
@@ -283,7 +316,7 @@ public sealed class OnnxCheckpoint : ICheckpoint
         try
         {
             var bytes = buffer.AsSpan(0, length);
-            ReadExactly(handle, bytes, data.ExternalOffset, data.ExternalPath!);
+            ReadExactly(handle, bytes, data.DataOffset, path);
             Convert(bytes, data.DType, destination);
         }
         finally
@@ -292,15 +325,15 @@ public sealed class OnnxCheckpoint : ICheckpoint
         }
     }
 
-    private SafeFileHandle ExternalFile(string path)
+    private SafeFileHandle DataFile(string path)
     {
-        lock (_externalFilesLock)
+        lock (_dataFilesLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_externalFiles.TryGetValue(path, out var handle))
+            if (!_dataFiles.TryGetValue(path, out var handle))
             {
                 handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-                _externalFiles[path] = handle;
+                _dataFiles[path] = handle;
             }
 
             return handle;
@@ -314,7 +347,9 @@ public sealed class OnnxCheckpoint : ICheckpoint
             var read = RandomAccess.Read(handle, destination, offset);
             if (read == 0)
             {
-                throw new KenException($"external data file {path} of {ModelPath} shrank while reading it; restore the file.");
+                throw new KenException(path == ModelPath
+                    ? $"ONNX model {path} shrank while reading it; restore the file."
+                    : $"external data file {path} of {ModelPath} shrank while reading it; restore the file.");
             }
 
             destination = destination[read..];

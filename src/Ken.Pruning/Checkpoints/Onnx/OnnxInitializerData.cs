@@ -18,10 +18,15 @@ internal sealed class OnnxInitializerData
 
     public long ElementCount { get; }
 
-    /// <summary>Absolute path of the external data file, or null when the data is inside the model.</summary>
-    public string? ExternalPath { get; private init; }
+    /// <summary>
+    /// Absolute path of the file that holds the elements' bytes: the model itself for
+    /// <c>raw_data</c>, an external data file, or null when they are in a typed field of the proto
+    /// (<c>float_data</c>, <c>int32_data</c>).
+    /// </summary>
+    public string? DataPath { get; private init; }
 
-    public long ExternalOffset { get; private init; }
+    /// <summary>Offset of the first element's bytes in <see cref="DataPath"/>.</summary>
+    public long DataOffset { get; private init; }
 
     public long ByteLength => ElementCount * ElementSize(DType);
 
@@ -38,9 +43,12 @@ internal sealed class OnnxInitializerData
 
     /// <summary>
     /// Checks that the initializer's data is all there, so later reads cannot fail on a bad model.
+    /// <paramref name="rawData"/> is where its <c>raw_data</c> lies in the model file (the proto
+    /// itself holds none), or null when it has none.
     /// Throws <see cref="KenException"/> whose message names the model and the initializer.
     /// </summary>
-    public static OnnxInitializerData Create(TensorProto proto, TensorDType dtype, string modelPath, string modelFolder)
+    public static OnnxInitializerData Create(
+        TensorProto proto, OnnxByteRange? rawData, TensorDType dtype, string modelPath, string modelFolder)
     {
         long count = 1;
         foreach (var dim in proto.Dims)
@@ -69,12 +77,12 @@ internal sealed class OnnxInitializerData
         if (proto.DataLocation == TensorProto.Types.DataLocation.External)
         {
             var (path, offset) = ValidateExternal(proto, bytes, modelPath, modelFolder);
-            return new OnnxInitializerData(proto, dtype, count) { ExternalPath = path, ExternalOffset = offset };
+            return new OnnxInitializerData(proto, dtype, count) { DataPath = path, DataOffset = offset };
         }
 
         // FLOAT16 and BFLOAT16 without raw_data keep one 16-bit pattern per int32_data entry.
         var (stored, expected, field) =
-            proto.HasRawData ? (proto.RawData.Length, bytes, "raw_data bytes")
+            rawData is { } raw ? (raw.Length, bytes, "raw_data bytes")
             : dtype == TensorDType.F32 ? (proto.FloatData.Count, count, "float_data values")
             : ((long)proto.Int32Data.Count, count, "int32_data values");
         if (stored != expected)
@@ -84,7 +92,9 @@ internal sealed class OnnxInitializerData
                 $"initializer '{proto.Name}' of shape [{string.Join(", ", proto.Dims)}] has {stored} {field}, expected {expected}");
         }
 
-        return new OnnxInitializerData(proto, dtype, count);
+        return rawData is { } range
+            ? new OnnxInitializerData(proto, dtype, count) { DataPath = modelPath, DataOffset = range.Offset }
+            : new OnnxInitializerData(proto, dtype, count);
     }
 
     private static (string Path, long Offset) ValidateExternal(TensorProto proto, long bytes, string modelPath, string modelFolder)

@@ -22,7 +22,7 @@ public static class OnnxModelRewriter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(onnxNames);
         var wanted = new HashSet<string>(onnxNames, StringComparer.Ordinal);
-        var clone = model.Model.Clone();
+        var clone = model.CopyModel(initializer => wanted.Contains(initializer.Name));
         var graph = clone.Graph;
 
         // IR < 4 lists initializers among the inputs too; such an input already exists and must not be doubled.
@@ -75,7 +75,16 @@ public static class OnnxModelRewriter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(canonicalWeights);
-        var clone = model.Model.Clone();
+        var replaced = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in canonicalWeights.Keys)
+        {
+            if (model.TryGetMapping(name, out var mapping))
+            {
+                replaced.Add(mapping.OnnxName);
+            }
+        }
+
+        var clone = model.CopyModel(initializer => replaced.Contains(initializer.Name) && initializer.DataType == FloatElementType);
         var byOnnxName = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         foreach (var initializer in clone.Graph.Initializer)
         {
