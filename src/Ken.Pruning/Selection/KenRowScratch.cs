@@ -25,9 +25,9 @@ internal sealed class KenRowScratch
 
     internal int[] GroupEnd { get; private set; } = [];
 
-    internal int[] LeftParent { get; private set; } = [];
+    internal ulong[] SlotWords { get; private set; } = [];
 
-    internal int[] RightParent { get; private set; } = [];
+    internal ulong[] SlotSummary { get; private set; } = [];
 
     internal double[] Grid { get; private set; } = [];
 
@@ -75,8 +75,8 @@ internal sealed class KenRowScratch
             SortedX = new double[size];
             GroupStart = new int[size];
             GroupEnd = new int[size];
-            LeftParent = new int[size + 1];
-            RightParent = new int[size + 1];
+            SlotWords = new ulong[UntakenSlots.WordCount(size)];
+            SlotSummary = new ulong[UntakenSlots.SummaryCount(size)];
         }
 
         // Grid-sized buffers carry four vectors of padding for the density kernels' last block.

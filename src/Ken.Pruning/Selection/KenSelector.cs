@@ -190,20 +190,9 @@ public sealed class KenSelector : IRowSelector
             split[j] = ptr - 1;
         }
 
-        // Disjoint-set "nearest untaken slot" in each direction. Left uses slot+1 so that 0 is the
-        // "none" sentinel; right uses n as its sentinel.
-        Span<int> left = scratch.LeftParent.AsSpan(0, n + 1);
-        Span<int> right = scratch.RightParent.AsSpan(0, n + 1);
-        for (int i = 0; i <= n; i++)
-        {
-            left[i] = i;
-            right[i] = i;
-        }
+        var untaken = new UntakenSlots(n, scratch.SlotWords, scratch.SlotSummary);
 
-        // Unchecked indexing below: every index is a slot in [0, n) or a union-find node in
-        // [0, n], and parents only ever point inside that range.
-        ref int l = ref MemoryMarshal.GetReference(left);
-        ref int r = ref MemoryMarshal.GetReference(right);
+        // Unchecked indexing below: every index is a slot in [0, n).
         ref float val = ref MemoryMarshal.GetReference(values);
         ref int ord = ref MemoryMarshal.GetReference(order);
         ref int gs = ref MemoryMarshal.GetReference(groupStart);
@@ -212,34 +201,44 @@ public sealed class KenSelector : IRowSelector
         {
             int j = visit[v];
             float g = (float)grid[j];
-            int below = FindLeft(ref l, split[j]);
-            int above = FindRight(ref r, split[j] + 1);
+            int below = untaken.Below(split[j]);
+            int above = untaken.Above(split[j] + 1);
             float dBelow = below >= 0 ? MathF.Abs(Unsafe.Add(ref val, below) - g) : float.PositiveInfinity;
             float dAbove = above < n ? MathF.Abs(Unsafe.Add(ref val, above) - g) : float.PositiveInfinity;
             float best = Math.Min(dBelow, dAbove);
 
             // Several values can share the float32 distance (rounding, or symmetry around g): walk
             // every untaken value run at that distance and keep the smallest position. Within a run
-            // positions ascend, so its first untaken slot is its smallest position.
+            // positions ascend, so its first untaken slot is its smallest position. Rounding is
+            // monotonic, so a value farther from g than the slot next to a run is never closer:
+            // when that neighbour's distance exceeds the best, no further run can tie.
             int chosenSlot = -1;
             int chosenPosition = int.MaxValue;
             if (dBelow == best)
             {
-                for (int p = below; p >= 0 && MathF.Abs(Unsafe.Add(ref val, p) - g) == best; p = FindLeft(ref l, Unsafe.Add(ref gs, p) - 1))
+                for (int p = below; p >= 0 && MathF.Abs(Unsafe.Add(ref val, p) - g) == best;)
                 {
                     int start = Unsafe.Add(ref gs, p);
-                    int q = start == p ? p : FindRight(ref r, start);
+                    int q = start == p ? p : untaken.Above(start);
                     if (Unsafe.Add(ref ord, q) < chosenPosition)
                     {
                         chosenPosition = Unsafe.Add(ref ord, q);
                         chosenSlot = q;
                     }
+
+                    int next = start - 1;
+                    if (next < 0 || MathF.Abs(Unsafe.Add(ref val, next) - g) != best)
+                    {
+                        break;
+                    }
+
+                    p = untaken.Below(next);
                 }
             }
 
             if (dAbove == best)
             {
-                for (int p = above; p < n && MathF.Abs(Unsafe.Add(ref val, p) - g) == best; p = FindRight(ref r, Unsafe.Add(ref ge, p) + 1))
+                for (int p = above; p < n && MathF.Abs(Unsafe.Add(ref val, p) - g) == best;)
                 {
                     // The run lies wholly above the split and every slot between the split and p
                     // is taken, so p is the run's first untaken slot.
@@ -248,49 +247,22 @@ public sealed class KenSelector : IRowSelector
                         chosenPosition = Unsafe.Add(ref ord, p);
                         chosenSlot = p;
                     }
+
+                    int next = Unsafe.Add(ref ge, p) + 1;
+                    if (next >= n || MathF.Abs(Unsafe.Add(ref val, next) - g) != best)
+                    {
+                        break;
+                    }
+
+                    p = untaken.Above(next);
                 }
             }
 
-            Unsafe.Add(ref l, chosenSlot + 1) = chosenSlot;
-            Unsafe.Add(ref r, chosenSlot) = chosenSlot + 1;
+            untaken.Take(chosenSlot);
             positions[v] = chosenPosition;
         }
 
         return k;
-    }
-
-    /// <summary>The largest untaken slot at or below <paramref name="slot"/>, or -1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int FindLeft(ref int left, int slot)
-    {
-        int a = slot + 1;
-        int parent = Unsafe.Add(ref left, a);
-        while (parent != a)
-        {
-            int grand = Unsafe.Add(ref left, parent);
-            Unsafe.Add(ref left, a) = grand;
-            a = parent;
-            parent = grand;
-        }
-
-        return a - 1;
-    }
-
-    /// <summary>The smallest untaken slot at or above <paramref name="slot"/>, or n.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int FindRight(ref int right, int slot)
-    {
-        int a = slot;
-        int parent = Unsafe.Add(ref right, a);
-        while (parent != a)
-        {
-            int grand = Unsafe.Add(ref right, parent);
-            Unsafe.Add(ref right, a) = grand;
-            a = parent;
-            parent = grand;
-        }
-
-        return a;
     }
 
     /// <summary>Orders grid indices by rounded density descending, then index ascending.</summary>

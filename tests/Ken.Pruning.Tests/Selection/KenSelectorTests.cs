@@ -96,6 +96,20 @@ public class KenSelectorTests
 
     public static TheoryData<int> RandomRowSeeds() => new(Enumerable.Range(0, 300));
 
+    [Theory]
+    [InlineData(4500, 0)]
+    [InlineData(4500, 3)]
+    [InlineData(9000, 2)]
+    public void Matches_the_naive_rule_on_rows_longer_than_one_summary_word(int n, int kind)
+    {
+        // Rows over 4096 values use more than one summary word of the untaken-slot bitset.
+        var rng = new Random(n + kind);
+        float[] row = RandomRow(rng, n, kind);
+        int k = n / 2;
+        int[] expected = [.. NaiveKen.Select(row, k).Order()];
+        Assert.Equal(KenParityCaseFormatting.Describe(expected), KenParityCaseFormatting.Describe(Select(row, k)));
+    }
+
     [Fact]
     public void Writes_distinct_positions_in_range_and_reuses_buffers_across_sizes()
     {
