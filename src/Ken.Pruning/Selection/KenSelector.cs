@@ -121,7 +121,8 @@ public sealed class KenSelector : IRowSelector
         double top = 0;
         for (int j = 0; j < k; j++)
         {
-            top = Math.Max(top, rounded[j]);
+            // Densities are finite, so a comparison is the maximum (no NaN handling needed).
+            top = rounded[j] > top ? rounded[j] : top;
         }
 
         // Densities are small integers in practice, so a counting sort (stable) fits; the general
@@ -205,7 +206,9 @@ public sealed class KenSelector : IRowSelector
             int above = untaken.Above(split[j] + 1);
             float dBelow = below >= 0 ? MathF.Abs(Unsafe.Add(ref val, below) - g) : float.PositiveInfinity;
             float dAbove = above < n ? MathF.Abs(Unsafe.Add(ref val, above) - g) : float.PositiveInfinity;
-            float best = Math.Min(dBelow, dAbove);
+            // Distances are finite or +infinity, so a plain comparison is the minimum (Math.Min's
+            // NaN and signed-zero handling costs more).
+            float best = dBelow <= dAbove ? dBelow : dAbove;
 
             // Several values can share the float32 distance (rounding, or symmetry around g): walk
             // every untaken value run at that distance and keep the smallest position. Within a run
