@@ -6,6 +6,10 @@ namespace Ken.Pruning.Selection;
 /// <summary>Stable LSD radix sort of 32-bit keys packed above a 32-bit payload.</summary>
 internal static class RadixSort
 {
+    private const int DigitCount = 4;
+
+    private const int Radix = 256;
+
     /// <summary>
     /// Maps a float to a key whose unsigned order is the float order; -0 maps like +0 so equal
     /// values stay one run (sorted by payload, because the sort is stable).
@@ -79,10 +83,6 @@ internal static class RadixSort
             Distribute(items[..n], scratch, counts);
         }
     }
-
-    private const int DigitCount = 4;
-
-    private const int Radix = 256;
 
     private static void Count(ref int counts, uint key)
     {
