@@ -15,6 +15,11 @@ internal static class Program
             return RuntimeBenchmark.Run(args[1..]);
         }
 
+        if (args.Length >= 1 && args[0] == "runtime-cause")
+        {
+            return RuntimeCause.RuntimeCauseBenchmark.Run(args[1..]);
+        }
+
         if (args.Length >= 1 && args[0] == "select")
         {
             return SelectionBenchmark.Run(args);
@@ -28,6 +33,7 @@ internal static class Program
         Console.Error.WriteLine(
             "usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)\n" +
             "       ken-bench runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)\n" +
+            "       ken-bench runtime-cause [ITERATIONS [THREADS]] (minilm: optimized graphs, levels, prepacking and per-op profile, original vs bound weights)\n" +
             "       ken-bench select [REPS]                   (KEN/magnitude/random ns/element table)\n" +
             "       ken-bench select-profile N KEEP [ROWS]    (one KEN loop, for profilers)");
         return 2;
