@@ -103,7 +103,7 @@ for mode in patch reload resident; do run_mode "$mode" "$i" || rows+=("$mode|scr
   echo "## Many tasks on one backbone ($(date -u +%Y-%m-%d))"
   echo
   echo "$tasks tasks over ${#deltas[@]} deltas, Zipf $zipf, closed loop, concurrency $concurrency, batch $batch, ${duration}s after ${warmup}s warm-up, $slots slots, $(nproc) CPU cores."
-  echo "Command: \`TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration bench/multitask.sh\`"
+  echo "Command: \`TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration BATCH=$batch SLOTS=$slots bench/multitask.sh\`"
   echo
   echo "| run | status | req/s | texts/s | p50 ms | p99 ms | errors | swaps/s | slot hit rate | server peak RSS |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
