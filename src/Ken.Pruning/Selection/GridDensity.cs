@@ -295,37 +295,41 @@ internal static class GridDensity
         int lanes = Vector<double>.Count;
         int stride = 4 * lanes;
 
-        // Four vectors per iteration: Horner is a chain of dependent FMAs, and four chains hide the
-        // FMA latency. The grid and sums are padded by four vectors for the last block.
-        var t0 = (new Vector<double>(grid[lo..]) - vc) * vInvH;
-        var t1 = (new Vector<double>(grid[(lo + lanes)..]) - vc) * vInvH;
-        var t2 = (new Vector<double>(grid[(lo + (2 * lanes))..]) - vc) * vInvH;
-        var t3 = (new Vector<double>(grid[(lo + (3 * lanes))..]) - vc) * vInvH;
-        var e0 = Vector.Exp(vMinusHalf * t0 * t0);
-        var e1 = Vector.Exp(vMinusHalf * t1 * t1);
-        var e2 = Vector.Exp(vMinusHalf * t2 * t2);
-        var e3 = Vector.Exp(vMinusHalf * t3 * t3);
-
         // On the uniform grid the Gaussian factor follows a recurrence: with d = stride·δ,
         // exp(-(t+d)²/2) = exp(-t²/2)·Q(t), Q(t) = exp(-t·d - d²/2) and Q(t+d) = Q(t)·exp(-d²): two
         // multiplies per block instead of an exponential. Only where the window spans several
         // blocks and Q stays far from overflow; its rounding is bounded in RecurrenceError.
         double d = stride * delta;
         bool recur = hi - lo >= RecurrenceMinBlocks * stride && d * (Window + 2 + d) <= 600;
-        Vector<double> q0 = default, q1 = default, q2 = default, q3 = default, step = default;
-        if (recur)
-        {
-            var vMinusD = new Vector<double>(-d);
-            var vHalfDD = new Vector<double>(d * d / 2);
-            q0 = Vector.Exp((vMinusD * t0) - vHalfDD);
-            q1 = Vector.Exp((vMinusD * t1) - vHalfDD);
-            q2 = Vector.Exp((vMinusD * t2) - vHalfDD);
-            q3 = Vector.Exp((vMinusD * t3) - vHalfDD);
-            step = new Vector<double>(Math.Exp(-d * d));
-        }
+        var vMinusD = new Vector<double>(-d);
+        var vHalfDD = new Vector<double>(d * d / 2);
+        var step = new Vector<double>(Math.Exp(-d * d));
+        Vector<double> e0 = default, e1 = default, e2 = default, e3 = default;
+        Vector<double> q0 = default, q1 = default, q2 = default, q3 = default;
 
-        for (int j = lo; ; )
+        // Four vectors per iteration: Horner is a chain of dependent FMAs, and four chains hide the
+        // FMA latency. The grid and sums are padded by four vectors for the last block.
+        for (int j = lo; j <= hi; j += stride)
         {
+            var t0 = (new Vector<double>(grid[j..]) - vc) * vInvH;
+            var t1 = (new Vector<double>(grid[(j + lanes)..]) - vc) * vInvH;
+            var t2 = (new Vector<double>(grid[(j + (2 * lanes))..]) - vc) * vInvH;
+            var t3 = (new Vector<double>(grid[(j + (3 * lanes))..]) - vc) * vInvH;
+            if (!recur || j == lo)
+            {
+                e0 = Vector.Exp(vMinusHalf * t0 * t0);
+                e1 = Vector.Exp(vMinusHalf * t1 * t1);
+                e2 = Vector.Exp(vMinusHalf * t2 * t2);
+                e3 = Vector.Exp(vMinusHalf * t3 * t3);
+                if (recur)
+                {
+                    q0 = Vector.Exp((vMinusD * t0) - vHalfDD);
+                    q1 = Vector.Exp((vMinusD * t1) - vHalfDD);
+                    q2 = Vector.Exp((vMinusD * t2) - vHalfDD);
+                    q3 = Vector.Exp((vMinusD * t3) - vHalfDD);
+                }
+            }
+
             var p0 = a[Order];
             var p1 = p0;
             var p2 = p0;
@@ -343,17 +347,6 @@ internal static class GridDensity
             (new Vector<double>(sums[(j + lanes)..]) + (e1 * p1)).CopyTo(sums[(j + lanes)..]);
             (new Vector<double>(sums[(j + (2 * lanes))..]) + (e2 * p2)).CopyTo(sums[(j + (2 * lanes))..]);
             (new Vector<double>(sums[(j + (3 * lanes))..]) + (e3 * p3)).CopyTo(sums[(j + (3 * lanes))..]);
-
-            j += stride;
-            if (j > hi)
-            {
-                break;
-            }
-
-            t0 = (new Vector<double>(grid[j..]) - vc) * vInvH;
-            t1 = (new Vector<double>(grid[(j + lanes)..]) - vc) * vInvH;
-            t2 = (new Vector<double>(grid[(j + (2 * lanes))..]) - vc) * vInvH;
-            t3 = (new Vector<double>(grid[(j + (3 * lanes))..]) - vc) * vInvH;
             if (recur)
             {
                 e0 *= q0;
@@ -364,13 +357,6 @@ internal static class GridDensity
                 q1 *= step;
                 q2 *= step;
                 q3 *= step;
-            }
-            else
-            {
-                e0 = Vector.Exp(vMinusHalf * t0 * t0);
-                e1 = Vector.Exp(vMinusHalf * t1 * t1);
-                e2 = Vector.Exp(vMinusHalf * t2 * t2);
-                e3 = Vector.Exp(vMinusHalf * t3 * t3);
             }
         }
     }
