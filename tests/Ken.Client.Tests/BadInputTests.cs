@@ -3,7 +3,7 @@ namespace Ken.Client.Tests;
 /// <summary>Every user error exits with a one-line message (no stack trace) and leaves no output file.</summary>
 public sealed class BadInputTests : IDisposable
 {
-    private readonly TempDir dir = new();
+    private readonly TempDirectory dir = new();
 
     public void Dispose() => dir.Dispose();
 

@@ -12,7 +12,7 @@ namespace Ken.Client.Tests;
 public sealed class EvalCommandTests : IDisposable
 {
     private const string Moved = "encoder.layer.0.attention.self.query.weight";
-    private readonly TempDir dir = new();
+    private readonly TempDirectory dir = new();
 
     public void Dispose() => dir.Dispose();
 

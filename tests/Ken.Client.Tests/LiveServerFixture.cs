@@ -11,7 +11,7 @@ public sealed class LiveServerFixture : IAsyncLifetime
 {
     public const string Token = "client-test-admin-token-0123456789";
 
-    private readonly TempDir dir = new();
+    private readonly TempDirectory dir = new();
     private WebApplication? app;
 
     public string Address { get; private set; } = string.Empty;

@@ -6,7 +6,7 @@ namespace Ken.Client.Tests;
 /// </summary>
 public sealed class PruneEndToEndFixture : IDisposable
 {
-    private readonly TempDir dir = new();
+    private readonly TempDirectory dir = new();
 
     public PruneEndToEndFixture()
     {

@@ -6,7 +6,7 @@ namespace Ken.Client.Tests;
 /// <summary><c>ken viz</c> on a delta pruned from the tiny checkpoint pair.</summary>
 public sealed partial class VizCommandTests : IDisposable
 {
-    private readonly TempDir dir = new();
+    private readonly TempDirectory dir = new();
 
     public void Dispose() => dir.Dispose();
 
