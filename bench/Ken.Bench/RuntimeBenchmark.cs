@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using Ken.Pruning.Checkpoints;
-using Ken.Pruning.Checkpoints.Onnx;
-using Ken.Pruning.Pruning;
-using Ken.Server.Runtime;
-using Ken.Server.Tokenization;
+using Ken.Format.Checkpoints;
+using Ken.Format.Checkpoints.Onnx;
+using Ken.Pruning.Pipeline;
+using Ken.Runtime.Backbone;
+using Ken.Runtime.Backends;
+using Ken.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Ken.Bench;

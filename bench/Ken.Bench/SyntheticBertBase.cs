@@ -1,5 +1,5 @@
-using Ken.Pruning.Checkpoints;
-using Ken.Pruning.Checkpoints.Safetensors;
+using Ken.Format.Checkpoints;
+using Ken.Format.Checkpoints.Safetensors;
 
 namespace Ken.Bench;
 

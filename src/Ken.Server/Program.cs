@@ -1,4 +1,4 @@
-using Ken.Pruning;
+using Ken.Format;
 using Ken.Server.Hosting;
 
 try

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Ken.Server.Runtime;
-using Ken.Server.Tokenization;
+using Ken.Runtime.Backbone;
+using Ken.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Ken.Bench.RuntimeCause;

@@ -1,4 +1,4 @@
-using Ken.Pruning.Checkpoints.Onnx.Proto;
+using Ken.Format.Checkpoints.Onnx.Proto;
 
 namespace Ken.Bench.RuntimeCause;
 

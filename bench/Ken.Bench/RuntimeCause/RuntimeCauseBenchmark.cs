@@ -1,8 +1,8 @@
 using System.Globalization;
-using Ken.Pruning.Checkpoints;
-using Ken.Pruning.Checkpoints.Onnx;
-using Ken.Server.Runtime;
-using Ken.Server.Tokenization;
+using Ken.Format.Checkpoints;
+using Ken.Format.Checkpoints.Onnx;
+using Ken.Runtime.Backbone;
+using Ken.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Ken.Bench.RuntimeCause;

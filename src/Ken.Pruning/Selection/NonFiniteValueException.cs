@@ -1,5 +1,6 @@
 using System.Globalization;
-using Ken.Pruning.Checkpoints;
+using Ken.Format;
+using Ken.Format.Checkpoints;
 
 namespace Ken.Pruning.Selection;
 

@@ -1,3 +1,4 @@
+using Ken.Format;
 namespace Ken.Pruning.Selection;
 
 /// <summary>Creates a selector from its method name (<c>--method</c>, delta metadata).</summary>

@@ -1,17 +1,17 @@
 using System.Diagnostics;
+using Ken.Runtime.Backends;
 
 using Grpc.Core;
 
-using Ken.Pruning;
-using Ken.Pruning.Deltas;
+using Ken.Format;
+using Ken.Format.Deltas;
 using Ken.Server.Registry;
-using Ken.Server.Runtime;
 using Ken.Server.Scheduling;
 using Ken.Server.Security;
 using Ken.Server.Telemetry;
 using Ken.V1;
 
-using TaskKind = Ken.Pruning.Deltas.TaskKind;
+using TaskKind = Ken.Format.Deltas.TaskKind;
 
 namespace Ken.Server.Api;
 

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 
 using Grpc.Core;
 
-using Ken.Pruning;
+using Ken.Format;
 using Ken.Server.Registry;
 using Ken.V1;
 

@@ -1,8 +1,8 @@
 using Grpc.Core;
+using Ken.Runtime.Backends;
 
-using Ken.Pruning;
+using Ken.Format;
 using Ken.Server.Registry;
-using Ken.Server.Runtime;
 using Ken.Server.Scheduling;
 
 namespace Ken.Server.Api;

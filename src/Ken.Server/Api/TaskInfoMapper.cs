@@ -14,7 +14,7 @@ public static class TaskInfoMapper
         var info = new TaskInfo
         {
             Name = entry.Name,
-            Kind = entry.Kind == Ken.Pruning.Deltas.TaskKind.Classification ? Ken.V1.TaskKind.Classification : Ken.V1.TaskKind.Embedding,
+            Kind = entry.Kind == Ken.Format.Deltas.TaskKind.Classification ? Ken.V1.TaskKind.Classification : Ken.V1.TaskKind.Embedding,
             Bytes = (ulong)entry.FileBytes,
             BaseModel = baseModel,
             Tier = entry.Tier switch

@@ -1,6 +1,7 @@
-using Ken.Pruning;
-using Ken.Pruning.Checkpoints;
-using Ken.Server.Runtime;
+using Ken.Format;
+using Ken.Format.Checkpoints;
+using Ken.Runtime.Backbone;
+using Ken.Runtime.Backends;
 
 namespace Ken.Server.Hosting;
 
@@ -25,42 +26,11 @@ public static class BackendFactory
         };
     }
 
-    /// <summary>The backbone's model and vocabulary: a default model name, or an .onnx path with a vocab.</summary>
+    /// <summary>The backbone's model and vocabulary (see <see cref="BackboneModel"/>) with the server's slot and batch settings.</summary>
     public static BackboneOptions ResolveBackbone(KenServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!File.Exists(options.Model) && DefaultModels.TryResolve(options.Model, out var model))
-        {
-            return new BackboneOptions
-            {
-                ModelPath = model.ModelPath,
-                VocabPath = options.Vocab ?? model.VocabPath,
-                Name = model.Name,
-                Slots = options.Slots,
-                MaxBatchSize = options.MaxBatch,
-            };
-        }
-
-        if (!File.Exists(options.Model))
-        {
-            throw new KenException(
-                $"--model {options.Model}: no such file; pass an .onnx BERT-family encoder or one of: {string.Join(", ", DefaultModels.Names)}.");
-        }
-
-        string vocab = options.Vocab ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Model))!, "vocab.txt");
-        if (!File.Exists(vocab))
-        {
-            throw new KenException($"no vocabulary for --model {options.Model}: {vocab} does not exist; pass --vocab path/to/vocab.txt.");
-        }
-
-        return new BackboneOptions
-        {
-            ModelPath = options.Model,
-            VocabPath = vocab,
-            Name = options.Model,
-            Slots = options.Slots,
-            MaxBatchSize = options.MaxBatch,
-        };
+        return BackboneModel.Resolve(options.Model, options.Vocab) with { Slots = options.Slots, MaxBatchSize = options.MaxBatch };
     }
 
     private static IInferenceBackend Load(KenServerOptions options, ILogger logger, Func<BackboneOptions, IInferenceBackend> load)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-using Ken.Pruning;
+using Ken.Format;
 
 namespace Ken.Server.Hosting;
 

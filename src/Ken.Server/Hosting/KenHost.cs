@@ -1,8 +1,8 @@
 using Grpc.AspNetCore.Server;
+using Ken.Runtime.Backends;
 
 using Ken.Server.Api;
 using Ken.Server.Registry;
-using Ken.Server.Runtime;
 using Ken.Server.Scheduling;
 using Ken.Server.Security;
 using Ken.Server.Telemetry;
@@ -22,7 +22,7 @@ public static class KenHost
     /// <summary>
     /// Builds the web application from <paramref name="args"/>. <paramref name="configureServices"/>
     /// runs last; registering an <see cref="IInferenceBackend"/> there replaces <see cref="BackendFactory"/>.
-    /// Throws <see cref="Ken.Pruning.KenException"/> for invalid options.
+    /// Throws <see cref="Ken.Format.KenException"/> for invalid options.
     /// </summary>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {

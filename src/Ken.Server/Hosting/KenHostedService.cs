@@ -1,5 +1,5 @@
+using Ken.Runtime.Backends;
 using Ken.Server.Registry;
-using Ken.Server.Runtime;
 using Ken.Server.Scheduling;
 
 namespace Ken.Server.Hosting;

@@ -1,5 +1,5 @@
-using Ken.Pruning.Deltas;
-using Ken.Server.Runtime;
+using Ken.Format.Deltas;
+using Ken.Runtime.Backends;
 
 namespace Ken.Server.Registry;
 

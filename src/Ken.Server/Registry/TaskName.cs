@@ -1,4 +1,4 @@
-using Ken.Pruning;
+using Ken.Format;
 
 namespace Ken.Server.Registry;
 

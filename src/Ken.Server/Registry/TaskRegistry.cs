@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Ken.Runtime.Backends;
 
-using Ken.Pruning;
-using Ken.Pruning.Deltas;
-using Ken.Pruning.IO;
+using Ken.Format;
+using Ken.Format.Deltas;
+using Ken.Format.IO;
 using Ken.Server.Hosting;
-using Ken.Server.Runtime;
 
 namespace Ken.Server.Registry;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using Ken.Runtime.Backends;
 
 using Ken.Server.Registry;
-using Ken.Server.Runtime;
 
 namespace Ken.Server.Scheduling;
 

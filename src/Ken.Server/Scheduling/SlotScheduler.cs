@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using Ken.Runtime.Backends;
 
 using Ken.Server.Hosting;
 using Ken.Server.Registry;
-using Ken.Server.Runtime;
 using Ken.Server.Telemetry;
 
 namespace Ken.Server.Scheduling;
@@ -467,7 +467,7 @@ public sealed class SlotScheduler : IDisposable
         activity?.SetTag("ken.batch_size", texts.Count);
         _metrics.Batch(entry.Name, texts.Count);
 
-        var embeddings = bound.Kind == Ken.Pruning.Deltas.TaskKind.Embedding ? new List<float[]>(texts.Count) : null;
+        var embeddings = bound.Kind == Ken.Format.Deltas.TaskKind.Embedding ? new List<float[]>(texts.Count) : null;
         var classifications = embeddings is null ? new List<ClassificationResult>(texts.Count) : null;
         var truncated = new List<bool>(texts.Count);
         var chunk = Math.Max(1, _backend.MaxBatchSize);

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-using Ken.Pruning;
+using Ken.Format;
 using Ken.Server.Hosting;
 
 namespace Ken.Server.Security;

@@ -1,6 +1,6 @@
 using Google.Protobuf.Collections;
 
-using Ken.Pruning;
+using Ken.Format;
 using Ken.Server.Hosting;
 
 namespace Ken.Server.Security;

@@ -1,3 +1,4 @@
+using Ken.Format;
 using Ken.Pruning.Selection;
 
 namespace Ken.Pruning.Tests.Selection;

@@ -1,5 +1,6 @@
 using Grpc.Health.V1;
-using Ken.Server.Tests.Runtime;
+using Ken.Runtime.Tests.Backbone;
+using Ken.Runtime.Tests.Backends;
 using Ken.V1;
 
 namespace Ken.Server.Tests.EndToEnd;
@@ -32,7 +33,7 @@ public sealed class PatchModeEndToEndTests(PatchServerFixture fixture) : IClassF
     public void The_tasks_weights_differ_so_a_mixed_up_swap_would_show()
     {
         var text = ServedTasks.Texts[0];
-        var embeddings = fixture.Tasks.Where(t => t.Metadata.Kind == Ken.Pruning.Deltas.TaskKind.Embedding).Select(t => t.Metadata.Task).ToArray();
+        var embeddings = fixture.Tasks.Where(t => t.Metadata.Kind == Ken.Format.Deltas.TaskKind.Embedding).Select(t => t.Metadata.Task).ToArray();
         Assert.True(embeddings.Length >= 3);
         foreach (var a in embeddings)
         {

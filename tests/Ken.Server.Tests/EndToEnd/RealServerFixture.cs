@@ -1,6 +1,7 @@
-using Ken.Pruning.Deltas;
-using Ken.Server.Runtime;
-using Ken.Server.Tests.Runtime;
+using Ken.Format.Deltas;
+using Ken.Runtime.Backends;
+using Ken.Runtime.Tests.Backbone;
+using Ken.Runtime.Tests.Backends;
 using Ken.Server.Tests.Serving;
 
 namespace Ken.Server.Tests.EndToEnd;

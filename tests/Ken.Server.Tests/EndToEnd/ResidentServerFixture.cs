@@ -1,4 +1,5 @@
-using Ken.Server.Tests.Runtime;
+using Ken.Runtime.Tests.Backbone;
+using Ken.Runtime.Tests.Backends;
 
 namespace Ken.Server.Tests.EndToEnd;
 

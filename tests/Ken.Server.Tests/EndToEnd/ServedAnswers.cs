@@ -1,7 +1,7 @@
-using Ken.Pruning.Deltas;
+using Ken.Format.Deltas;
 using Ken.V1;
 
-using TaskKind = Ken.Pruning.Deltas.TaskKind;
+using TaskKind = Ken.Format.Deltas.TaskKind;
 
 namespace Ken.Server.Tests.EndToEnd;
 

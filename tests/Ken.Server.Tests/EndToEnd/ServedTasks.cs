@@ -1,5 +1,5 @@
-using Ken.Pruning.Checkpoints;
-using Ken.Pruning.Deltas;
+using Ken.Format.Checkpoints;
+using Ken.Format.Deltas;
 
 namespace Ken.Server.Tests.EndToEnd;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
+using Ken.Runtime.Backends;
 
-using Ken.Pruning.Deltas;
-using Ken.Server.Runtime;
+using Ken.Format.Deltas;
 
 namespace Ken.Server.Tests.Serving;
 

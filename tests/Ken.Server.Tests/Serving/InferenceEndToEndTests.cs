@@ -1,10 +1,11 @@
 using Grpc.Core;
 using Grpc.Health.V1;
+using Ken.Format;
 
-using Ken.Pruning.Deltas;
+using Ken.Format.Deltas;
 using Ken.V1;
 
-using TaskKind = Ken.Pruning.Deltas.TaskKind;
+using TaskKind = Ken.Format.Deltas.TaskKind;
 
 namespace Ken.Server.Tests.Serving;
 
@@ -163,8 +164,8 @@ public sealed class InferenceEndToEndTests
     [Fact]
     public async Task A_backbone_that_fails_its_start_up_check_never_serves()
     {
-        var backend = new FakeBackend { CheckFailure = new Ken.Pruning.KenException("backbone gives NaN") };
-        var error = await Assert.ThrowsAsync<Ken.Pruning.KenException>(() => TestServer.StartAsync(backend));
+        var backend = new FakeBackend { CheckFailure = new Ken.Format.KenException("backbone gives NaN") };
+        var error = await Assert.ThrowsAsync<Ken.Format.KenException>(() => TestServer.StartAsync(backend));
         Assert.Contains("NaN", error.Message, StringComparison.Ordinal);
     }
 

@@ -1,9 +1,9 @@
 using Grpc.Core;
 
-using Ken.Pruning.Deltas;
+using Ken.Format.Deltas;
 using Ken.V1;
 
-using TaskKind = Ken.Pruning.Deltas.TaskKind;
+using TaskKind = Ken.Format.Deltas.TaskKind;
 
 namespace Ken.Server.Tests.Serving;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-using Ken.Pruning.Deltas;
+using Ken.Format.Deltas;
 
 namespace Ken.Server.Tests.Serving;
 

@@ -1,14 +1,14 @@
 using Google.Protobuf;
+using Ken.Runtime.Backends;
 
 using Grpc.Core;
 using Grpc.Net.Client;
 
-using Ken.Pruning.Deltas;
+using Ken.Format.Deltas;
 using Ken.Server.Hosting;
-using Ken.Server.Runtime;
 using Ken.V1;
 
-using TaskKind = Ken.Pruning.Deltas.TaskKind;
+using TaskKind = Ken.Format.Deltas.TaskKind;
 
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Ken.Cli.Terminal;
+using Ken.Format;
+using Ken.Format.Checkpoints;
+using Ken.Format.Deltas;
+using Ken.Pruning.Pipeline;
+
+namespace Ken.Cli.Commands;
+
+/// <summary><c>ken prune</c>: base + fine-tuned checkpoint → a <c>.ken</c> task delta.</summary>
+internal static class PruneCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var baseOption = new Option<string>("--base") { Description = "Base model: .safetensors, .onnx, model folder, or minilm / arctic-xs.", Required = true };
+        var finetunedOption = new Option<string>("--finetuned") { Description = "Fine-tuned model, same forms as --base.", Required = true };
+        var kOption = new Option<int?>("--k") { Description = "Keep K values per row in every tensor (as in the KEN paper)." };
+        var keepOption = new Option<double?>("--keep") { Description = "Keep this fraction of each row, in (0, 1]." };
+        var outputOption = new Option<string>("--output", "-o") { Description = "Output .ken file.", Required = true };
+        var taskOption = new Option<string?>("--task") { Description = "Task name (default: the output file name)." };
+        var kindOption = new Option<string?>("--kind") { Description = "classification or embedding (default: classification when the fine-tuned model has a head)." };
+        kindOption.AcceptOnlyFromAmong("classification", "embedding");
+        var poolingOption = new Option<string?>("--pooling") { Description = "pooler, cls or mean (default: pooler for classification, mean for embedding)." };
+        poolingOption.AcceptOnlyFromAmong("pooler", "cls", "mean");
+        var normalizeOption = new Option<bool>("--normalize") { Description = "L2-normalize pooled outputs." };
+        var labelsOption = new Option<string?>("--labels") { Description = "Comma-separated label names (default: config.json id2label)." };
+        var methodOption = new Option<string>("--method") { Description = "Selection method: ken, magnitude or random.", DefaultValueFactory = _ => "ken" };
+        methodOption.AcceptOnlyFromAmong("ken", "magnitude", "random");
+        var seedOption = new Option<long>("--seed") { Description = "Seed of --method random.", DefaultValueFactory = _ => 0 };
+        var includeOption = new Option<string[]>("--include") { Description = "Only patch tensors matching these globs (* spans dots); others stay pre-trained.", AllowMultipleArgumentsPerToken = true };
+        var excludeOption = new Option<string[]>("--exclude") { Description = "Never patch tensors matching these globs.", AllowMultipleArgumentsPerToken = true };
+        var dtypeOption = new Option<string?>("--values-dtype") { Description = "Stored dtype of kept values: f32, f16 or bf16 (default: the fine-tuned dtype)." };
+        dtypeOption.AcceptOnlyFromAmong("f32", "f16", "bf16");
+        var threadsOption = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
+
+        var command = new Command("prune", "Make a KEN task delta (.ken) from a base and a fine-tuned checkpoint.")
+        {
+            baseOption, finetunedOption, kOption, keepOption, outputOption, taskOption, kindOption, poolingOption,
+            normalizeOption, labelsOption, methodOption, seedOption, includeOption, excludeOption, dtypeOption, threadsOption,
+        };
+
+        command.SetAction(parse =>
+        {
+            var budget = ParseBudget(parse.GetValue(kOption), parse.GetValue(keepOption));
+            string output = Path.GetFullPath(parse.GetRequiredValue(outputOption));
+            string baseSpec = parse.GetRequiredValue(baseOption);
+            string? labels = parse.GetValue(labelsOption);
+            var options = new PruneOptions
+            {
+                Budget = budget,
+                Method = parse.GetRequiredValue(methodOption),
+                Seed = parse.GetValue(seedOption),
+                Include = Globs(parse.GetValue(includeOption)),
+                Exclude = Globs(parse.GetValue(excludeOption)),
+                Task = parse.GetValue(taskOption) ?? Path.GetFileNameWithoutExtension(output),
+                Kind = parse.GetValue(kindOption),
+                Pooling = parse.GetValue(poolingOption),
+                Normalize = parse.GetValue(normalizeOption),
+                Labels = labels is null ? null : labels.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                ValuesDType = ParseDType(parse.GetValue(dtypeOption)),
+                BaseModel = baseSpec,
+                MaxDegreeOfParallelism = parse.GetValue(threadsOption),
+            };
+
+            OutputPaths.EnsureFolderExists(output);
+            var watch = Stopwatch.StartNew();
+            using var baseModel = CheckpointLoader.Open(baseSpec);
+            using var finetuned = CheckpointLoader.Open(parse.GetRequiredValue(finetunedOption));
+            KenDelta delta;
+            using (var bar = new ProgressBar(stderr, "prune"))
+            {
+                delta = DeltaBuilder.Build(baseModel, finetuned, options, bar.For<PruneProgress>(p => (p.ElementsDone, p.ElementsTotal, p.CurrentTensor)));
+            }
+
+            KenDeltaWriter.Write(output, delta);
+            long bytes = new FileInfo(output).Length;
+            stdout.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"wrote {output}: {delta.PatchedTensors.Count} patched tensors, {delta.HeadTensors.Count} head tensors, {Bytes.Format(bytes)}, {options.Method} {budget}, in {watch.Elapsed.TotalSeconds:F1} s"));
+            return CommandLineApp.Success;
+        });
+        return command;
+    }
+
+    private static PruneBudget ParseBudget(int? k, double? keep)
+    {
+        if (k is null == keep is null)
+        {
+            throw new UsageException("give exactly one budget: --k K (values kept per row) or --keep F (fraction of each row).");
+        }
+
+        try
+        {
+            return k is { } kk ? PruneBudget.Absolute(kk) : PruneBudget.Fraction(keep!.Value);
+        }
+        catch (KenException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    private static TensorGlob[] Globs(string[]? patterns) =>
+        patterns is null ? [] : Array.ConvertAll(patterns, p => new TensorGlob(p));
+
+    internal static TensorDType? ParseDType(string? text) => text switch
+    {
+        null => null,
+        "f32" => TensorDType.F32,
+        "f16" => TensorDType.F16,
+        "bf16" => TensorDType.BF16,
+        _ => throw new UsageException($"--values-dtype {text} is not known; use f32, f16 or bf16."),
+    };
+}

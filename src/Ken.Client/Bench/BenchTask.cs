@@ -1,4 +1,0 @@
-namespace Ken.Client.Bench;
-
-/// <summary>A task under load and which RPC serves it.</summary>
-internal sealed record BenchTask(string Name, bool IsClassification);

@@ -1,4 +1,0 @@
-namespace Ken.Pruning.Checkpoints.Onnx;
-
-/// <summary>Where a run of bytes lies in a file: its first byte's offset and its length.</summary>
-internal readonly record struct OnnxByteRange(long Offset, long Length);

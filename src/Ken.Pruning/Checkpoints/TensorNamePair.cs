@@ -1,4 +1,0 @@
-namespace Ken.Pruning.Checkpoints;
-
-/// <summary>One tensor as the base checkpoint names it and as the fine-tuned checkpoint names it.</summary>
-public sealed record TensorNamePair(string BaseName, string FineTunedName);

@@ -1,6 +1,0 @@
-using Ken.Pruning.Checkpoints;
-
-namespace Ken.Pruning.Pruning;
-
-/// <summary>A base tensor and the fine-tuned tensor matched to it (canonical base name, same shape).</summary>
-internal readonly record struct TensorPair(TensorInfo Base, TensorInfo Finetuned);

@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+
+namespace Ken.Runtime.Patching;
+
+/// <summary>
+/// Patches host weight buffers, one tensor per worker. Tensors arrive largest first and are handed
+/// out one at a time, so the word embeddings start at once and small tensors fill in around them.
+/// </summary>
+public sealed class CpuWeightPatcher : IWeightPatcher
+{
+    private readonly ParallelOptions _parallel;
+
+    /// <param name="maxDegreeOfParallelism">Worker threads; null: all cores.</param>
+    public CpuWeightPatcher(int? maxDegreeOfParallelism = null)
+    {
+        _parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism ?? Environment.ProcessorCount };
+    }
+
+    public long Apply(WeightSet slot, PreparedTask task)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        ArgumentNullException.ThrowIfNull(task);
+        long written = 0;
+        Parallel.ForEach(Partitioner.Create(task.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
+        {
+            var count = MaskedCopy.Scatter(patch.Mask, patch.Values, slot.Tensor(patch.TensorIndex));
+            Interlocked.Add(ref written, count);
+        });
+        return written;
+    }
+
+    public long Restore(WeightSet slot, WeightSet pristine, PreparedTask task)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        ArgumentNullException.ThrowIfNull(pristine);
+        ArgumentNullException.ThrowIfNull(task);
+        long written = 0;
+        Parallel.ForEach(Partitioner.Create(task.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
+        {
+            var count = MaskedCopy.CopySelected(patch.Mask, pristine.Tensor(patch.TensorIndex), slot.Tensor(patch.TensorIndex));
+            Interlocked.Add(ref written, count);
+        });
+        return written;
+    }
+
+    public (long Applied, long Restored) Replace(WeightSet slot, WeightSet pristine, PreparedTask previous, PreparedTask incoming)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        ArgumentNullException.ThrowIfNull(pristine);
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(incoming);
+        var oldByTensor = new Dictionary<int, PhysicalPatch>(previous.Patches.Count);
+        foreach (var patch in previous.Patches)
+        {
+            oldByTensor[patch.TensorIndex] = patch;
+        }
+
+        // One work item per tensor either task touches: largest first, as in Apply.
+        var work = new List<(PhysicalPatch? Old, PhysicalPatch? Next)>(previous.Patches.Count + incoming.Patches.Count);
+        foreach (var patch in incoming.Patches)
+        {
+            work.Add((oldByTensor.Remove(patch.TensorIndex, out var before) ? before : null, patch));
+        }
+
+        foreach (var patch in oldByTensor.Values)
+        {
+            work.Add((patch, null));
+        }
+
+        work.Sort(static (a, b) => (b.Next ?? b.Old)!.ElementCount.CompareTo((a.Next ?? a.Old)!.ElementCount));
+        long applied = 0, restored = 0;
+        Parallel.ForEach(Partitioner.Create(work, EnumerablePartitionerOptions.NoBuffering), _parallel, item =>
+        {
+            var (o, n) = item;
+            int index = (n ?? o)!.TensorIndex;
+            var target = slot.Tensor(index);
+            if (n is null)
+            {
+                Interlocked.Add(ref restored, MaskedCopy.CopySelected(o!.Mask, pristine.Tensor(index), target));
+                return;
+            }
+
+            if (o is null)
+            {
+                Interlocked.Add(ref applied, MaskedCopy.Scatter(n.Mask, n.Values, target));
+                return;
+            }
+
+            Interlocked.Add(ref restored, MaskedCopy.Replace(o.Mask, n.Mask, n.Values, pristine.Tensor(index), target));
+            Interlocked.Add(ref applied, n.Values.Length);
+        });
+        return (applied, restored);
+    }
+}

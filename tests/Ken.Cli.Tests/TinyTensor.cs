@@ -1,0 +1,3 @@
+namespace Ken.Cli.Tests;
+
+internal sealed record TinyTensor(long[] Shape, float[] Data);

@@ -1,3 +1,0 @@
-namespace Ken.Client.Tests;
-
-internal sealed record TinyTensor(long[] Shape, float[] Data);

@@ -1,8 +1,0 @@
-namespace Ken.Server.Tests.Runtime;
-
-/// <summary>Backbone tests share one backend and its slots, so they run one after another.</summary>
-[CollectionDefinition(Name)]
-public sealed class BackboneTestGroup : ICollectionFixture<BackboneFixture>
-{
-    public const string Name = "backbone";
-}
