@@ -138,9 +138,10 @@ class CupyBackend:
     def download(self, array):
         return self.cp.asnumpy(array)
 
-    def launch(self, blocks, tensors, n, chunks, weights, a, b, stream=None):
+    def launch(self, blocks, tensors, n, chunks, weights, a, b):
+        # RawKernel launches on CuPy's current stream (measure() makes its stream current).
         self.kernel((blocks,), (THREADS,), (tensors, np.uint32(n), np.uint32(chunks), weights,
-                                            np.uint64(a), np.uint64(b)), stream=stream)
+                                            np.uint64(a), np.uint64(b)))
 
     def synchronize(self):
         self.cp.cuda.Device().synchronize()
@@ -166,7 +167,7 @@ class HostBackend:
     def download(self, array):
         return np.array(array, copy=True)
 
-    def launch(self, blocks, tensors, n, chunks, weights, a, b, stream=None):
+    def launch(self, blocks, tensors, n, chunks, weights, a, b):
         error = ctypes.create_string_buffer(512)
         if self.lib.ken_host_patch_launch(blocks, THREADS, self.address(tensors), n, chunks, self.address(weights),
                                           a, b, error, 512) != 0:
@@ -216,9 +217,9 @@ class Backbone:
         for t, w in enumerate(host_weights):
             self.weights[t][...] = self.backend.upload(w)
 
-    def switch(self, a_table, b_table, stream=None):
+    def switch(self, a_table, b_table):
         self.backend.launch(self.blocks, self.tensor_table, len(self.lengths), self.chunks, self.slot_table,
-                            a_table, b_table, stream)
+                            a_table, b_table)
 
 
 def check_correctness(backend, lengths, rng, report):
@@ -273,11 +274,11 @@ def measure(backend, lengths, rng, report, reps, peak):
             times.append(cp.cuda.get_elapsed_time(start, stop) * 1e-3)
         return float(np.median(times[2:] if count > 4 else times))
 
+    stream.use()  # every launch and event below goes to this stream
     # Full-copy baseline: every weight read from pristine and written to the slot.
     flat_src = cp.empty(total_elements, cp.float32)
     flat_dst = cp.empty(total_elements, cp.float32)
-    with stream:
-        seconds = time_it(lambda i: flat_dst.__setitem__(Ellipsis, flat_src), reps)
+    seconds = time_it(lambda i: flat_dst.__setitem__(Ellipsis, flat_src), reps)
     copy_bytes = total_elements * 8
     rows.append({"case": "device copy (baseline)", "bytes": copy_bytes, "seconds": seconds})
 
@@ -288,7 +289,7 @@ def measure(backend, lengths, rng, report, reps, peak):
         bytes_ab = switch_bytes(lengths, a, b)
         bytes_ba = switch_bytes(lengths, b, a)
         # Alternate A->B and B->A so every switch does real work; average their byte counts.
-        seconds = time_it(lambda i: bb.switch(ta, tb, stream) if i % 2 == 0 else bb.switch(tb, ta, stream), reps)
+        seconds = time_it(lambda i: bb.switch(ta, tb) if i % 2 == 0 else bb.switch(tb, ta), reps)
         rows.append({"case": f"switch keep={keep} {value_type}", "bytes": (bytes_ab + bytes_ba) // 2, "seconds": seconds})
         bb.device_tasks.clear()
 

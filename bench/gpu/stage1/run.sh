@@ -5,7 +5,7 @@
 #   1. kernel_check.py: correctness vs NumPy and switch bandwidth vs HBM peak (the PTX through CuPy)
 #   2. CUDA 13 ptxas: registers and spills for sm_90 (the test suite checks CUDA 11.8's ptxas here)
 #   3. compute-sanitizer memcheck / racecheck / synccheck on the quick correctness run
-#   4. ncu: memory throughput of one MiniLM switch at keep 0.05 and 0.5
+#   4. ncu: speed of light and memory workload of the first two timed MiniLM switches (keep 0.05)
 #   5. DriverCheck: Ken.Cuda's P/Invoke layer and DevicePatcher on the real driver
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
