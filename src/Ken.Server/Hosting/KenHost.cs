@@ -48,6 +48,7 @@ public static class KenHost
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton<ServingState>();
+        services.AddSingleton(new RegistryOptions { TasksDir = options.TasksDir, QuarantineDir = options.QuarantineDir, HostDeltaBudget = options.HostDeltaBudget, MaxTaskBytes = options.MaxTaskBytes });
         services.AddSingleton<TaskRegistry>();
         services.AddSingleton<SlotScheduler>();
         services.AddSingleton<KenMetrics>();
