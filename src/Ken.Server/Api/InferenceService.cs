@@ -5,9 +5,9 @@ using Grpc.Core;
 
 using Ken.Format;
 using Ken.Format.Deltas;
+using Ken.Server.Api.Validation;
 using Ken.Server.Registry;
 using Ken.Server.Scheduling;
-using Ken.Server.Security;
 using Ken.Server.Telemetry;
 using Ken.V1;
 
@@ -20,14 +20,14 @@ public sealed class InferenceService : Inference.InferenceBase
 {
     private readonly TaskRegistry _registry;
     private readonly SlotScheduler _scheduler;
-    private readonly RequestLimits _limits;
+    private readonly InferenceRequestValidator _validator;
     private readonly KenMetrics _metrics;
 
-    public InferenceService(TaskRegistry registry, SlotScheduler scheduler, RequestLimits limits, KenMetrics metrics)
+    public InferenceService(TaskRegistry registry, SlotScheduler scheduler, InferenceRequestValidator validator, KenMetrics metrics)
     {
         _registry = registry;
         _scheduler = scheduler;
-        _limits = limits;
+        _validator = validator;
         _metrics = metrics;
     }
 
@@ -73,7 +73,7 @@ public sealed class InferenceService : Inference.InferenceBase
         try
         {
             TaskName.Validate(task);
-            _limits.Validate(texts);
+            _validator.Validate(texts);
             entry = _registry.Admit(task);
             if (entry.Kind != kind)
             {

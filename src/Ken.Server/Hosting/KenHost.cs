@@ -2,6 +2,7 @@ using Grpc.AspNetCore.Server;
 using Ken.Runtime.Backends;
 
 using Ken.Server.Api;
+using Ken.Server.Api.Validation;
 using Ken.Server.Registry;
 using Ken.Server.Scheduling;
 using Ken.Server.Security;
@@ -48,10 +49,11 @@ public static class KenHost
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton<ServingState>();
+        services.AddSingleton(new RegistryOptions { TasksDir = options.TasksDir, QuarantineDir = options.QuarantineDir, HostDeltaBudget = options.HostDeltaBudget, MaxTaskBytes = options.MaxTaskBytes });
         services.AddSingleton<TaskRegistry>();
         services.AddSingleton<SlotScheduler>();
         services.AddSingleton<KenMetrics>();
-        services.AddSingleton<RequestLimits>();
+        services.AddSingleton<InferenceRequestValidator>();
         services.AddSingleton(sp => AdminToken.Resolve(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<AdminToken>()));
         services.AddHostedService<KenHostedService>();
 

@@ -11,6 +11,7 @@ public sealed class TaskEntry
 {
     private long _requestCount;
     private long _swapCount;
+    private int _holds;
 
     internal TaskEntry(string name, string path, long fileBytes, KenDeltaMetadata metadata, DateTimeOffset registeredAt, bool pinned)
     {
@@ -37,20 +38,27 @@ public sealed class TaskEntry
 
     public bool Pinned { get; }
 
-    /// <summary>The bound delta while it is in host memory; null when only on disk. Guarded by the registry.</summary>
+    /// <summary>The bound delta while it is in host memory; null when only on disk. Guarded by the <see cref="HostTier"/>.</summary>
     internal BoundTask? Bound { get; set; }
 
-    /// <summary>Last time the bound delta was used, for host LRU. Guarded by the registry.</summary>
+    /// <summary>Last time the bound delta was used, for host LRU. Guarded by the <see cref="HostTier"/>.</summary>
     internal long LastUsedTicks { get; set; }
 
-    /// <summary>Requests admitted and not yet finished; a busy entry is never evicted from host memory.</summary>
+    /// <summary>Requests admitted and not yet finished; a busy entry is never evicted from host memory. Guarded by the <see cref="HostTier"/>.</summary>
     internal int Busy { get; set; }
 
-    /// <summary>Unregistered or replaced; its file may be gone, so its bound delta must stay until idle.</summary>
-    public bool Retired { get; internal set; }
+    /// <summary>
+    /// Weight slots holding <see cref="Bound"/> now (see <see cref="ISlotHoldings"/>); a held entry is never
+    /// evicted from host memory. Written under the <see cref="HostTier"/>'s lock, read without it for <see cref="Tier"/>.
+    /// </summary>
+    internal int Holds
+    {
+        get => Volatile.Read(ref _holds);
+        set => Volatile.Write(ref _holds, value);
+    }
 
-    /// <summary>Slots holding this entry's delta now; maintained by the scheduler.</summary>
-    internal int SlotCount;
+    /// <summary>Unregistered or replaced; its file may be gone, so its bound delta must stay until no request or slot uses it.</summary>
+    public bool Retired { get; internal set; }
 
     public long RequestCount => Interlocked.Read(ref _requestCount);
 
@@ -58,7 +66,7 @@ public sealed class TaskEntry
 
     public long ResidentBytes => Bound?.ResidentBytes ?? 0;
 
-    public ResidencyTier Tier => Volatile.Read(ref SlotCount) > 0 ? ResidencyTier.Slot : Bound is not null ? ResidencyTier.Host : ResidencyTier.Disk;
+    public ResidencyTier Tier => Holds > 0 ? ResidencyTier.Slot : Bound is not null ? ResidencyTier.Host : ResidencyTier.Disk;
 
     internal void CountRequest() => Interlocked.Increment(ref _requestCount);
 

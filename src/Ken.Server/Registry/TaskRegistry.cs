@@ -1,35 +1,35 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
-using Ken.Runtime.Backends;
-
 using Ken.Format;
 using Ken.Format.Deltas;
-using Ken.Format.IO;
-using Ken.Server.Hosting;
+using Ken.Runtime.Backends;
 
 namespace Ken.Server.Registry;
 
 /// <summary>
-/// The task registry: <c>&lt;data-dir&gt;/tasks/&lt;name&gt;.ken</c> on disk, bound deltas in host memory
-/// within <see cref="KenServerOptions.HostDeltaBudget"/> (LRU; pinned and busy tasks stay).
-/// A task becomes visible only after its file was fully validated, bound and renamed into place.
+/// The task registry: which tasks are registered, by name. Their files live in a <see cref="TaskStore"/>,
+/// uploads arrive through a <see cref="TaskUploadSession"/>, bound deltas live in the <see cref="HostTier"/>,
+/// and files that fail to load go to the <see cref="TaskQuarantine"/>. A task becomes visible only after
+/// its file was fully validated, bound and renamed into place.
 /// </summary>
-public sealed class TaskRegistry
+public sealed class TaskRegistry : ISlotHoldings
 {
-    public const string Extension = ".ken";
-    private const string PinSuffix = ".pinned";
-
-    private readonly KenServerOptions _options;
+    private readonly RegistryOptions _options;
     private readonly IInferenceBackend _backend;
     private readonly ILogger<TaskRegistry> _logger;
+    private readonly TaskStore _store;
+    private readonly TaskQuarantine _quarantine;
+    private readonly HostTier _host;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TaskEntry> _tasks = new(StringComparer.Ordinal);
 
-    public TaskRegistry(KenServerOptions options, IInferenceBackend backend, ILogger<TaskRegistry> logger)
+    public TaskRegistry(RegistryOptions options, IInferenceBackend backend, ILogger<TaskRegistry> logger)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _backend = backend;
         _logger = logger;
+        _store = new TaskStore(options.TasksDir);
+        _quarantine = new TaskQuarantine(options.QuarantineDir, logger);
+        _host = new HostTier(options.HostDeltaBudget, entry => ReadAndBind(entry.Path, entry.Name), logger);
     }
 
     public string BaseModel => _backend.BaseModel;
@@ -40,16 +40,8 @@ public sealed class TaskRegistry
     /// </summary>
     public void LoadAll()
     {
-        Directory.CreateDirectory(_options.TasksDir);
-        foreach (var leftover in Directory.EnumerateFiles(_options.TasksDir, "*" + AtomicFile.TempMarker + "*"))
-        {
-            // An upload or write that a crash interrupted; it was never visible.
-            TryDelete(leftover);
-        }
-
-        var files = Directory.GetFiles(_options.TasksDir, "*" + Extension);
-        Array.Sort(files, StringComparer.Ordinal);
-        foreach (var path in files)
+        _store.RemoveLeftovers();
+        foreach (var path in _store.TaskFiles())
         {
             var name = Path.GetFileNameWithoutExtension(path);
             try
@@ -60,26 +52,22 @@ public sealed class TaskRegistry
                 }
 
                 var bound = ReadAndBind(path, name);
-                var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), File.Exists(path + PinSuffix))
-                {
-                    Bound = bound,
-                    LastUsedTicks = Stopwatch.GetTimestamp(),
-                };
+                var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), PinMarker.IsSet(path));
                 lock (_gate)
                 {
                     _tasks[name] = entry;
-                    EvictOverBudget();
+                    _host.Add(entry, bound);
                 }
 
                 _logger.LogInformation("Loaded task {Task} ({Kind}, {Bytes} bytes) from {Path}", name, KenDeltaMetadata.ToText(entry.Kind), entry.FileBytes, path);
             }
             catch (Exception ex) when (ex is KenException or IOException or UnauthorizedAccessException or InvalidDataException)
             {
-                Quarantine(path, ex.Message);
+                _quarantine.Move(path, ex.Message);
             }
         }
 
-        _logger.LogInformation("Registry at {Folder}: {Count} tasks", _options.TasksDir, Count);
+        _logger.LogInformation("Registry at {Folder}: {Count} tasks", _store.Folder, Count);
     }
 
     public int Count
@@ -125,7 +113,7 @@ public sealed class TaskRegistry
                 throw TaskNotFoundException.For(name);
             }
 
-            entry.Busy++;
+            _host.Admit(entry);
             entry.CountRequest();
             return entry;
         }
@@ -133,48 +121,22 @@ public sealed class TaskRegistry
 
     public void Release(TaskEntry entry)
     {
-        lock (_gate)
-        {
-            entry.Busy--;
-            if (entry.Retired && entry.Busy == 0)
-            {
-                entry.Bound = null;
-            }
-        }
+        ArgumentNullException.ThrowIfNull(entry);
+        _host.Release(entry);
     }
 
-    /// <summary>The entry's bound delta, reading and binding its file again if it was evicted from host memory.</summary>
-    public BoundTask Acquire(TaskEntry entry)
+    /// <inheritdoc/>
+    public BoundTask HoldInSlot(TaskEntry entry)
     {
-        lock (_gate)
-        {
-            if (entry.Bound is { } bound)
-            {
-                entry.LastUsedTicks = Stopwatch.GetTimestamp();
-                return bound;
-            }
-        }
+        ArgumentNullException.ThrowIfNull(entry);
+        return _host.Hold(entry);
+    }
 
-        // Binding can take a while; one entry binds at most once at a time, other tasks go on.
-        lock (entry)
-        {
-            lock (_gate)
-            {
-                if (entry.Bound is { } bound)
-                {
-                    return bound;
-                }
-            }
-
-            var fresh = ReadAndBind(entry.Path, entry.Name);
-            lock (_gate)
-            {
-                entry.Bound = fresh;
-                entry.LastUsedTicks = Stopwatch.GetTimestamp();
-                EvictOverBudget();
-                return fresh;
-            }
-        }
+    /// <inheritdoc/>
+    public void ReleaseFromSlot(TaskEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        _host.Unhold(entry);
     }
 
     /// <summary>
@@ -186,112 +148,56 @@ public sealed class TaskRegistry
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(chunks);
         TaskName.Validate(upload.Name);
-        if (upload.SizeBytes <= 0)
-        {
-            throw new KenException($"the upload header gives size_bytes {upload.SizeBytes}; set it to the .ken file's exact size in bytes.");
-        }
-
-        if (upload.SizeBytes > _options.MaxTaskBytes)
-        {
-            throw new KenException($"the .ken file is {upload.SizeBytes} bytes, over this server's limit of {_options.MaxTaskBytes} (--max-task-size); prune with a smaller budget or raise the limit.");
-        }
-
-        var expectedHash = ParseSha256(upload.Sha256);
+        using var session = new TaskUploadSession(upload, _options.MaxTaskBytes, _store.NewTempPath(upload.Name));
         ThrowIfExists(upload);
+        var received = await session.ReceiveAsync(chunks, cancellationToken);
 
-        Directory.CreateDirectory(_options.TasksDir);
-        var finalPath = Path.Combine(_options.TasksDir, upload.Name + Extension);
-        var tempPath = Path.Combine(_options.TasksDir, "." + upload.Name + Extension + AtomicFile.TempMarker + Guid.NewGuid().ToString("N")[..12]);
+        BoundTask bound;
         try
         {
-            long received = 0;
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            await using (var file = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
-            {
-                await foreach (var chunk in chunks.WithCancellation(cancellationToken))
-                {
-                    received += chunk.Length;
-                    if (received > upload.SizeBytes)
-                    {
-                        throw new KenException($"the upload sent more than the {upload.SizeBytes} bytes its header declared; set size_bytes to the file's exact size.");
-                    }
-
-                    hash.AppendData(chunk.Span);
-                    await file.WriteAsync(chunk, cancellationToken);
-                }
-
-                // On disk before the rename makes it visible, so a crash never leaves a partial task.
-                await file.FlushAsync(cancellationToken);
-                file.Flush(flushToDisk: true);
-            }
-
-            if (received != upload.SizeBytes)
-            {
-                throw new KenException($"the upload ended after {received} bytes, but its header declared {upload.SizeBytes}; send the whole file (did the client stop early?).");
-            }
-
-            var actualHash = hash.GetHashAndReset();
-            if (!CryptographicOperations.FixedTimeEquals(actualHash, expectedHash))
-            {
-                throw new KenException($"the upload's SHA-256 is {Convert.ToHexStringLower(actualHash)}, but its header declared {upload.Sha256}; the file was corrupted in transit or the checksum is of another file; upload again.");
-            }
-
-            BoundTask bound;
-            try
-            {
-                bound = ReadAndBind(tempPath, upload.Name);
-            }
-            catch (KenException ex)
-            {
-                // The reader names the temp file; the user knows the upload by its task name.
-                throw Rename(ex, tempPath, upload.Name + Extension);
-            }
-
-            TaskEntry? previous;
-            lock (_gate)
-            {
-                _tasks.TryGetValue(upload.Name, out previous);
-            }
-
-            if (previous is not null)
-            {
-                ThrowIfExists(upload);
-
-                // Requests already admitted to the old version must still find its delta after its file is replaced.
-                _ = Acquire(previous);
-            }
-
-            var entry = new TaskEntry(upload.Name, finalPath, received, bound.Metadata, DateTimeOffset.UtcNow, upload.Pin)
-            {
-                Bound = bound,
-                LastUsedTicks = Stopwatch.GetTimestamp(),
-            };
-            lock (_gate)
-            {
-                _tasks.TryGetValue(upload.Name, out var current);
-                if (current is not null && !upload.Overwrite)
-                {
-                    throw Exists(upload.Name);
-                }
-
-                File.Move(tempPath, finalPath, overwrite: true);
-                SetPinMarker(finalPath, upload.Pin);
-                _tasks[upload.Name] = entry;
-                if (current is not null)
-                {
-                    Retire(current);
-                }
-
-                EvictOverBudget();
-            }
-
-            _logger.LogInformation("Registered task {Task} ({Kind}, {Bytes} bytes, pinned {Pinned}){Replaced}", upload.Name, KenDeltaMetadata.ToText(entry.Kind), received, upload.Pin, previous is null ? string.Empty : ", replacing the previous version");
-            return entry;
+            bound = ReadAndBind(session.TempPath, upload.Name);
         }
-        finally
+        catch (KenException ex)
         {
-            TryDelete(tempPath);
+            // The reader names the temp file; the user knows the upload by its task name.
+            throw Rename(ex, session.TempPath, upload.Name + TaskStore.Extension);
         }
+
+        TaskEntry? previous;
+        lock (_gate)
+        {
+            _tasks.TryGetValue(upload.Name, out previous);
+        }
+
+        if (previous is not null)
+        {
+            ThrowIfExists(upload);
+
+            // Requests already admitted to the old version must still find its delta after its file is replaced.
+            _ = _host.Acquire(previous);
+        }
+
+        var entry = new TaskEntry(upload.Name, _store.PathFor(upload.Name), received, bound.Metadata, DateTimeOffset.UtcNow, upload.Pin);
+        lock (_gate)
+        {
+            _tasks.TryGetValue(upload.Name, out var current);
+            if (current is not null && !upload.Overwrite)
+            {
+                throw Exists(upload.Name);
+            }
+
+            _store.Publish(session.TempPath, upload.Name, upload.Pin);
+            _tasks[upload.Name] = entry;
+            if (current is not null)
+            {
+                _host.Retire(current);
+            }
+
+            _host.Add(entry, bound);
+        }
+
+        _logger.LogInformation("Registered task {Task} ({Kind}, {Bytes} bytes, pinned {Pinned}){Replaced}", upload.Name, KenDeltaMetadata.ToText(entry.Kind), received, upload.Pin, previous is null ? string.Empty : ", replacing the previous version");
+        return entry;
     }
 
     /// <summary>Removes a task: later requests get NOT_FOUND, admitted ones still complete.</summary>
@@ -309,16 +215,10 @@ public sealed class TaskRegistry
             entry = found;
         }
 
-        bool busy;
-        lock (_gate)
-        {
-            busy = entry.Busy > 0;
-        }
-
-        if (busy)
+        if (_host.IsBusy(entry))
         {
             // Waiting requests need the delta once the file is gone.
-            _ = Acquire(entry);
+            _ = _host.Acquire(entry);
         }
 
         lock (_gate)
@@ -326,9 +226,8 @@ public sealed class TaskRegistry
             if (_tasks.TryGetValue(name, out var current) && ReferenceEquals(current, entry))
             {
                 _tasks.Remove(name);
-                Retire(entry);
-                TryDelete(entry.Path);
-                TryDelete(entry.Path + PinSuffix);
+                _host.Retire(entry);
+                TaskStore.Delete(entry.Path);
             }
         }
 
@@ -336,11 +235,14 @@ public sealed class TaskRegistry
         return entry;
     }
 
-    /// <summary>Counts and bytes per tier, for the ken_tasks and ken_resident_bytes gauges.</summary>
+    /// <summary>
+    /// Registered tasks per tier and the bytes of bound deltas in host memory (including those of
+    /// replaced or unregistered tasks that a request or slot still uses), for the ken_tasks and
+    /// ken_resident_bytes gauges.
+    /// </summary>
     public (int Disk, int Host, int Slot, long HostBytes) TierSnapshot()
     {
         int disk = 0, host = 0, slot = 0;
-        long hostBytes = 0;
         lock (_gate)
         {
             foreach (var entry in _tasks.Values)
@@ -351,54 +253,14 @@ public sealed class TaskRegistry
                     case ResidencyTier.Host: host++; break;
                     default: slot++; break;
                 }
-
-                hostBytes += entry.ResidentBytes;
             }
         }
 
-        return (disk, host, slot, hostBytes);
+        return (disk, host, slot, _host.ResidentBytes);
     }
 
-    private static void Retire(TaskEntry entry)
-    {
-        entry.Retired = true;
-        if (entry.Busy == 0)
-        {
-            entry.Bound = null;
-        }
-    }
-
-    /// <summary>Drops least recently used bound deltas until host memory fits the budget. Caller holds the gate.</summary>
-    private void EvictOverBudget()
-    {
-        long total = 0;
-        foreach (var entry in _tasks.Values)
-        {
-            total += entry.ResidentBytes;
-        }
-
-        while (total > _options.HostDeltaBudget)
-        {
-            TaskEntry? victim = null;
-            foreach (var entry in _tasks.Values)
-            {
-                if (entry.Bound is not null && !entry.Pinned && entry.Busy == 0 && (victim is null || entry.LastUsedTicks < victim.LastUsedTicks))
-                {
-                    victim = entry;
-                }
-            }
-
-            if (victim is null)
-            {
-                // Everything left is pinned or in use; the budget is a target, not a hard cap.
-                return;
-            }
-
-            total -= victim.ResidentBytes;
-            victim.Bound = null;
-            _logger.LogDebug("Evicted task {Task} from host memory (budget {Budget} bytes)", victim.Name, _options.HostDeltaBudget);
-        }
-    }
+    /// <summary>The entry's bound delta, reading and binding its file again if it was evicted from host memory.</summary>
+    internal BoundTask Acquire(TaskEntry entry) => _host.Acquire(entry);
 
     private BoundTask ReadAndBind(string path, string name)
     {
@@ -432,70 +294,9 @@ public sealed class TaskRegistry
     private static TaskExistsException Exists(string name) =>
         new($"task \"{name}\" is already registered; set overwrite (ken register --overwrite) to replace it, or choose another name.");
 
-    private static byte[] ParseSha256(string text)
-    {
-        if (text is not { Length: 64 })
-        {
-            throw new KenException($"the upload header's sha256 is \"{text}\"; send the file's SHA-256 as 64 hex characters (e.g. from `sha256sum`).");
-        }
-
-        try
-        {
-            return Convert.FromHexString(text);
-        }
-        catch (FormatException)
-        {
-            throw new KenException($"the upload header's sha256 is \"{text}\"; send the file's SHA-256 as 64 hex characters (e.g. from `sha256sum`).");
-        }
-    }
-
     private static KenException Rename(KenException ex, string path, string shown)
     {
         var message = ex.Message.Replace(path, shown, StringComparison.Ordinal);
         return ex is DeltaMismatchException ? new DeltaMismatchException(message, ex) : new KenException(message, ex);
-    }
-
-    private void Quarantine(string path, string reason)
-    {
-        try
-        {
-            Directory.CreateDirectory(_options.QuarantineDir);
-            var target = Path.Combine(_options.QuarantineDir, Path.GetFileName(path) + "." + DateTime.UtcNow.ToString("yyyyMMddTHHmmssfffZ", System.Globalization.CultureInfo.InvariantCulture));
-            File.Move(path, target);
-            TryDelete(path + PinSuffix);
-            _logger.LogError("Quarantined {Path} to {Target}: {Reason}. Fix or rebuild the file and register it again.", path, target, reason);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogError("Could not load {Path} ({Reason}) nor move it to {Quarantine} ({Error}); it is skipped. Remove it by hand.", path, reason, _options.QuarantineDir, ex.Message);
-        }
-    }
-
-    private static void SetPinMarker(string taskPath, bool pin)
-    {
-        if (pin)
-        {
-            File.WriteAllBytes(taskPath + PinSuffix, []);
-        }
-        else
-        {
-            TryDelete(taskPath + PinSuffix);
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Best effort: a leftover is recognizable by its name and cleaned at the next start.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // As above.
-        }
     }
 }

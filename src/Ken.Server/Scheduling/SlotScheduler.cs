@@ -364,20 +364,29 @@ public sealed class SlotScheduler : IDisposable
         activity?.SetTag("ken.slot", slot.Index);
         activity?.SetTag("ken.evicted", slot.HeldEntry?.Name);
 
-        var bound = _registry.Acquire(entry);
+        var bound = _registry.HoldInSlot(entry);
         var started = Stopwatch.GetTimestamp();
-        var stats = _backend.Swap(slot.Index, bound);
+        SwapStats stats;
+        try
+        {
+            stats = _backend.Swap(slot.Index, bound);
+        }
+        catch
+        {
+            _registry.ReleaseFromSlot(entry);
+            throw;
+        }
+
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         lock (_gate)
         {
             if (slot.HeldEntry is { } previous)
             {
-                Interlocked.Decrement(ref previous.SlotCount);
+                _registry.ReleaseFromSlot(previous);
             }
 
             slot.HeldEntry = entry;
             slot.HeldBound = bound;
-            Interlocked.Increment(ref entry.SlotCount);
         }
 
         entry.CountSwap();

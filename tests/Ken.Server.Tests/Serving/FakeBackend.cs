@@ -15,8 +15,12 @@ public sealed class FakeBackend : IInferenceBackend
     public const string MismatchKey = "fake.mismatch";
     public const int Dimension = 8;
 
+    /// <summary>What each bound task reports as its <see cref="BoundTask.ResidentBytes"/>.</summary>
+    public const long BoundBytes = 1000;
+
     private readonly BoundTask?[] _slots;
     private readonly int[] _running;
+    private readonly ConcurrentQueue<WeakReference<BoundTask>> _binds = new();
     private int _swaps;
 
     public FakeBackend(int slots = 2, int maxBatch = 8)
@@ -45,6 +49,9 @@ public sealed class FakeBackend : IInferenceBackend
 
     public int MaxObservedBatch { get; private set; }
 
+    /// <summary>Every task this backend bound, held weakly, so tests can see which ones the server still keeps alive.</summary>
+    public IEnumerable<WeakReference<BoundTask>> Binds => _binds;
+
     public BoundTask Bind(KenDelta delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
@@ -53,7 +60,9 @@ public sealed class FakeBackend : IInferenceBackend
             throw new DeltaMismatchException($"tensor 'encoder.layer.0.attention.self.query.weight' has base fingerprint 0000000000000000, but this backbone's is 1111111111111111.");
         }
 
-        return new BoundTask(delta.Metadata, 1000, delta.Metadata.Task);
+        var bound = new BoundTask(delta.Metadata, BoundBytes, delta.Metadata.Task);
+        _binds.Enqueue(new WeakReference<BoundTask>(bound));
+        return bound;
     }
 
     public BoundTask? SlotTask(int slot) => _slots[slot];

@@ -1,7 +1,10 @@
 using Grpc.Core;
 
 using Ken.Format.Deltas;
+using Ken.Server.Registry;
 using Ken.V1;
+
+using Microsoft.Extensions.DependencyInjection;
 
 using TaskKind = Ken.Format.Deltas.TaskKind;
 
@@ -34,9 +37,16 @@ public sealed class RegistryEndToEndTests
         backend.Gate.Reset();
         var blocker = server.Inference.EmbedAsync(new EmbedRequest { Task = "busy", Texts = { "b" } }, cancellationToken: Ct).ResponseAsync;
         await InferenceEndToEndTests.WaitUntil(() => backend.RunTexts.IsEmpty && backend.MaxObservedBatch > 0 || backend.Swaps >= 2);
+        var registry = server.Services.GetRequiredService<TaskRegistry>();
+        var freshEntry = registry.Get("fresh");
+        Assert.Equal(1, freshEntry.RequestCount);
         var admitted = server.Inference.ClassifyAsync(new ClassifyRequest { Task = "fresh", Texts = { "admitted" } }, cancellationToken: Ct).ResponseAsync;
-        await Task.Delay(100, Ct);
+
+        // Unregister only once the registry admitted the request; the busy slot keeps it waiting.
+        await InferenceEndToEndTests.WaitUntil(() => freshEntry.RequestCount == 2);
+        Assert.False(admitted.IsCompleted);
         await server.Registry.UnregisterTaskAsync(new UnregisterTaskRequest { Name = "fresh" }, TestServer.AdminHeaders, cancellationToken: Ct);
+        Assert.True(freshEntry.Retired);
         await InferenceEndToEndTests.AssertStatus(StatusCode.NotFound, "not registered", () => server.Inference.ClassifyAsync(new ClassifyRequest { Task = "fresh", Texts = { "later" } }, cancellationToken: Ct).ResponseAsync);
 
         backend.Gate.Set();

@@ -95,12 +95,12 @@ internal sealed class TestServer : IAsyncDisposable
     /// <summary>Stops the host as SIGTERM would: admitted requests drain, new ones are refused.</summary>
     public Task StopAsync() => _app.StopAsync(CancellationToken.None);
 
-    public async Task<TaskInfo> RegisterAsync(string name, byte[] bytes, bool overwrite = false, string? sha = null, ulong? size = null, Metadata? headers = null, int chunkSize = 100)
+    public async Task<TaskInfo> RegisterAsync(string name, byte[] bytes, bool overwrite = false, string? sha = null, ulong? size = null, Metadata? headers = null, int chunkSize = 100, bool pin = false)
     {
         using var call = Registry.RegisterTask(headers ?? AdminHeaders, cancellationToken: TestContext.Current.CancellationToken);
         await call.RequestStream.WriteAsync(new RegisterTaskRequest
         {
-            Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, SizeBytes = size ?? (ulong)bytes.Length, Sha256 = sha ?? TestDeltas.Sha256(bytes) },
+            Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, Pin = pin, SizeBytes = size ?? (ulong)bytes.Length, Sha256 = sha ?? TestDeltas.Sha256(bytes) },
         });
         try
         {

@@ -3,15 +3,15 @@ using Google.Protobuf.Collections;
 using Ken.Format;
 using Ken.Server.Hosting;
 
-namespace Ken.Server.Security;
+namespace Ken.Server.Api.Validation;
 
-/// <summary>Checks an inference request against the configured limits before it is admitted.</summary>
-public sealed class RequestLimits
+/// <summary>Input validation of Classify and Embed requests: their texts against the configured limits, before admission.</summary>
+public sealed class InferenceRequestValidator
 {
     private readonly int _maxTexts;
     private readonly int _maxTextChars;
 
-    public RequestLimits(KenServerOptions options)
+    public InferenceRequestValidator(KenServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _maxTexts = options.MaxTexts;

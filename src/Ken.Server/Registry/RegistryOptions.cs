@@ -1,0 +1,17 @@
+namespace Ken.Server.Registry;
+
+/// <summary>What the registry is configured with; the host binds it from the server's options.</summary>
+public sealed record RegistryOptions
+{
+    /// <summary>Folder of the registered <c>.ken</c> files.</summary>
+    public required string TasksDir { get; init; }
+
+    /// <summary>Folder that files which fail to load at start-up are moved to.</summary>
+    public required string QuarantineDir { get; init; }
+
+    /// <summary>Bytes of bound deltas kept in host memory; beyond it idle, unpinned tasks are evicted (LRU).</summary>
+    public required long HostDeltaBudget { get; init; }
+
+    /// <summary>Largest .ken file an upload may declare.</summary>
+    public required long MaxTaskBytes { get; init; }
+}

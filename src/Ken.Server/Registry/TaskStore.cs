@@ -1,0 +1,79 @@
+using Ken.Format.IO;
+
+namespace Ken.Server.Registry;
+
+/// <summary>
+/// The registry folder: <c>&lt;name&gt;.ken</c> per task, its <see cref="PinMarker"/>, and hidden temp
+/// files that become visible only by an atomic rename.
+/// </summary>
+internal sealed class TaskStore
+{
+    public const string Extension = ".ken";
+
+    public TaskStore(string folder) => Folder = folder;
+
+    public string Folder { get; }
+
+    public string PathFor(string name) => Path.Combine(Folder, name + Extension);
+
+    /// <summary>A fresh hidden temp path for an upload of <paramref name="name"/>, in the folder so the final rename is atomic.</summary>
+    public string NewTempPath(string name)
+    {
+        Directory.CreateDirectory(Folder);
+        return Path.Combine(Folder, "." + name + Extension + AtomicFile.TempMarker + Guid.NewGuid().ToString("N")[..12]);
+    }
+
+    /// <summary>Deletes temp files that a crash left behind; they were never visible.</summary>
+    public void RemoveLeftovers()
+    {
+        Directory.CreateDirectory(Folder);
+        foreach (var leftover in Directory.EnumerateFiles(Folder, "*" + AtomicFile.TempMarker + "*"))
+        {
+            TryDelete(leftover);
+        }
+    }
+
+    /// <summary>The task files, in ordinal order of their names.</summary>
+    public string[] TaskFiles()
+    {
+        Directory.CreateDirectory(Folder);
+        var files = Directory.GetFiles(Folder, "*" + Extension);
+        Array.Sort(files, StringComparer.Ordinal);
+        return files;
+    }
+
+    /// <summary>
+    /// Renames the fully written and flushed <paramref name="tempPath"/> over <paramref name="name"/>'s
+    /// file and sets or clears its pin; returns the task's path.
+    /// </summary>
+    public string Publish(string tempPath, string name, bool pin)
+    {
+        var path = PathFor(name);
+        File.Move(tempPath, path, overwrite: true);
+        PinMarker.Set(path, pin);
+        return path;
+    }
+
+    /// <summary>Deletes a task's file and its pin, as far as possible.</summary>
+    public static void Delete(string taskPath)
+    {
+        TryDelete(taskPath);
+        PinMarker.Remove(taskPath);
+    }
+
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover is recognizable by its name and cleaned at the next start.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // As above.
+        }
+    }
+}
