@@ -11,7 +11,9 @@ namespace Ken.Client;
 /// <summary>
 /// A typed client for a Ken server: inference, the task registry and health, with per-call
 /// deadlines and bounded retries of UNAVAILABLE. Failures surface as <see cref="RpcException"/>
-/// carrying the server's status and message. Thread-safe; share one instance per server.
+/// carrying the server's status (NOT_FOUND, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, ...) and a
+/// message that says what to do. Thread-safe; share one instance per server for the life of the
+/// application, and dispose it at the end.
 /// </summary>
 public sealed class KenClient : IDisposable
 {
@@ -20,13 +22,17 @@ public sealed class KenClient : IDisposable
 
     private readonly KenClientOptions options;
     private readonly GrpcChannel channel;
+    private readonly bool ownsChannel;
     private readonly Inference.InferenceClient inference;
     private readonly Registry.RegistryClient registry;
     private readonly Health.HealthClient health;
 
+    /// <summary>Creates a client with its own channel to <see cref="KenClientOptions.Address"/>.</summary>
+    /// <exception cref="ArgumentException">The address is not an http:// or https:// URL, or an option is out of range.</exception>
     public KenClient(KenClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         if (!Uri.TryCreate(options.Address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             throw new ArgumentException($"server address \"{options.Address}\" is not an http:// or https:// URL.", nameof(options));
@@ -39,18 +45,48 @@ public sealed class KenClient : IDisposable
             MaxRetryAttempts = options.MaxRetries + 1,
             MaxReceiveMessageSize = 64 << 20,
         });
+        ownsChannel = true;
         inference = new Inference.InferenceClient(channel);
         registry = new Registry.RegistryClient(channel);
         health = new Health.HealthClient(channel);
     }
 
+    /// <summary>Creates a client with its own channel to <paramref name="address"/> and default options otherwise.</summary>
+    /// <param name="address">The server's gRPC endpoint, e.g. <c>http://127.0.0.1:5000</c>.</param>
+    /// <param name="adminToken">The registry's admin token; null for inference only.</param>
     public KenClient(string address, string? adminToken = null)
         : this(new KenClientOptions { Address = address, AdminToken = adminToken })
     {
     }
 
+    /// <summary>
+    /// Creates a client over a channel the caller configured (TLS, handlers, retries) and keeps
+    /// owning: disposing this client leaves <paramref name="channel"/> open. Deadlines, the admin
+    /// token and the upload chunk size come from <paramref name="options"/>; its address and retry
+    /// settings are ignored, since the channel already has both.
+    /// </summary>
+    public KenClient(GrpcChannel channel, KenClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        options ??= new KenClientOptions();
+        options.Validate();
+        this.options = options with { Address = channel.Target };
+        this.channel = channel;
+        ownsChannel = false;
+        inference = new Inference.InferenceClient(channel);
+        registry = new Registry.RegistryClient(channel);
+        health = new Health.HealthClient(channel);
+    }
+
+    /// <summary>The server this client talks to: the configured address, or a given channel's target (host:port).</summary>
     public string Address => options.Address;
 
+    /// <summary>Classifies <paramref name="texts"/> with a classification task: per text, a label and every label's score.</summary>
+    /// <param name="task">A registered classification task.</param>
+    /// <param name="texts">The texts, in order; the reply keeps the order.</param>
+    /// <param name="topK">Scores to return per text, best first; 0 returns every label's, in label order.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="RpcException">NOT_FOUND for an unknown task, INVALID_ARGUMENT for an embedding task or bad input, RESOURCE_EXHAUSTED when the server sheds load.</exception>
     public async Task<ClassifyResponse> ClassifyAsync(string task, IEnumerable<string> texts, uint topK = 0, CancellationToken cancellationToken = default)
     {
         var request = new ClassifyRequest { Task = task, TopK = topK };
@@ -58,6 +94,11 @@ public sealed class KenClient : IDisposable
         return await inference.ClassifyAsync(request, TaskHeaders(task), Deadline(), cancellationToken);
     }
 
+    /// <summary>Embeds <paramref name="texts"/> with an embedding task: one vector per text, in order.</summary>
+    /// <param name="task">A registered embedding task.</param>
+    /// <param name="texts">The texts, in order; the reply keeps the order.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="RpcException">NOT_FOUND for an unknown task, INVALID_ARGUMENT for bad input, RESOURCE_EXHAUSTED when the server sheds load.</exception>
     public async Task<EmbedResponse> EmbedAsync(string task, IEnumerable<string> texts, CancellationToken cancellationToken = default)
     {
         var request = new EmbedRequest { Task = task };
@@ -69,6 +110,14 @@ public sealed class KenClient : IDisposable
     /// Uploads a <c>.ken</c> file under <paramref name="name"/>: a header with its size and SHA-256,
     /// then the bytes in chunks. The task is visible once this returns.
     /// </summary>
+    /// <param name="path">The <c>.ken</c> file, as written by <c>ken prune</c>.</param>
+    /// <param name="name">The task's name on the server.</param>
+    /// <param name="overwrite">Replace a task of that name instead of failing with ALREADY_EXISTS.</param>
+    /// <param name="pin">Keep the task in host memory regardless of the server's host budget.</param>
+    /// <param name="progress">Receives the bytes sent so far after each chunk.</param>
+    /// <param name="cancellationToken">Cancels the upload; the server then keeps nothing.</param>
+    /// <returns>The registered task as the server describes it.</returns>
+    /// <exception cref="RpcException">ALREADY_EXISTS, INVALID_ARGUMENT (a file that fails validation or its checksum), FAILED_PRECONDITION (a delta built for another base), UNAUTHENTICATED or PERMISSION_DENIED (admin token).</exception>
     public async Task<TaskInfo> RegisterAsync(string path, string name, bool overwrite = false, bool pin = false, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         // Hash first: the header carries the checksum, and the server checks it before the task goes live.
@@ -120,15 +169,21 @@ public sealed class KenClient : IDisposable
         }
     }
 
+    /// <summary>Removes a task; requests for it then fail with NOT_FOUND.</summary>
+    /// <exception cref="RpcException">NOT_FOUND for an unknown task; UNAUTHENTICATED or PERMISSION_DENIED (admin token).</exception>
     public async Task UnregisterAsync(string name, CancellationToken cancellationToken = default) =>
         await registry.UnregisterTaskAsync(new UnregisterTaskRequest { Name = name }, AdminHeaders(), Deadline(), cancellationToken);
 
+    /// <summary>Every registered task.</summary>
+    /// <exception cref="RpcException">UNAUTHENTICATED or PERMISSION_DENIED (admin token).</exception>
     public async Task<IReadOnlyList<TaskInfo>> ListTasksAsync(CancellationToken cancellationToken = default)
     {
         var response = await registry.ListTasksAsync(new ListTasksRequest(), AdminHeaders(), Deadline(), cancellationToken);
         return response.Tasks;
     }
 
+    /// <summary>One task: kind, labels, budget, size, residency tier and counters.</summary>
+    /// <exception cref="RpcException">NOT_FOUND for an unknown task; UNAUTHENTICATED or PERMISSION_DENIED (admin token).</exception>
     public async Task<TaskInfo> GetTaskAsync(string name, CancellationToken cancellationToken = default) =>
         await registry.GetTaskAsync(new GetTaskRequest { Name = name }, AdminHeaders(), Deadline(), cancellationToken);
 
@@ -139,7 +194,17 @@ public sealed class KenClient : IDisposable
         return response.Status;
     }
 
-    public void Dispose() => channel.Dispose();
+    /// <summary>
+    /// Closes the channel this client created (calls in flight are cancelled); a channel passed to
+    /// the constructor stays open. The channel has no asynchronous shutdown, so neither does this.
+    /// </summary>
+    public void Dispose()
+    {
+        if (ownsChannel)
+        {
+            channel.Dispose();
+        }
+    }
 
     private static ServiceConfig? RetryConfig(KenClientOptions options)
     {

@@ -6,52 +6,69 @@ using Ken.TestSupport;
 namespace Ken.Cli.Tests;
 
 /// <summary>
-/// <c>ken eval</c> end to end on a hand-made "fine-tune" of minilm: one attention matrix moved, and
-/// (for classification) a head whose bias outweighs everything, so every text is predicted as
-/// label 0 whatever the budget, and the expected scores follow from the gold labels alone.
+/// <c>ken eval</c> end to end on a hand-made "fine-tune" of minilm: one attention matrix moved and,
+/// for classification, one coordinate of the last layer's LayerNorm bias raised by 1000, with a
+/// head that reads that coordinate of the CLS vector. A model serving the raised value predicts
+/// "pos" for every text, one that resets it predicts "neg", whatever the text: so each reported
+/// score says which weights were served.
 /// </summary>
 public sealed class EvalCommandTests : IDisposable
 {
     private const string Moved = "encoder.layer.0.attention.self.query.weight";
+    private const string Raised = "encoder.layer.5.output.LayerNorm.bias";
+    private const int RaisedAt = 17;
     private readonly TempDirectory dir = new();
 
     public void Dispose() => dir.Dispose();
 
     [Fact]
-    public void Classification_scores_match_the_known_predictions_at_every_budget_and_method()
+    public void Classification_scores_follow_whether_each_budget_and_method_kept_the_raised_weight()
     {
         string model = WriteFinetune(withHead: true);
-        string data = WriteData(("a short text", "neg"), ("another one", "neg"), ("a third", "neg"), ("the last", "pos"));
+        string data = WriteData(("a short text", "pos"), ("another one", "pos"), ("a third", "pos"), ("the last", "neg"));
         string json = dir.File("report.json");
         string plot = dir.File("report.png");
 
         var result = CliRunner.Run(
-            "eval", "--base", "minilm", "--finetuned", model, "--data", data, "--keep", "0.5", "--k", "96",
+            "eval", "--base", "minilm", "--finetuned", model, "--data", data, "--keep", "0.5", "--k", "1",
             "--method", "ken,magnitude,random", "--pooling", "cls", "--json", json, "--plot", plot);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         using var report = JsonDocument.Parse(File.ReadAllText(json));
         var results = report.RootElement.GetProperty("results").EnumerateArray().ToArray();
         Assert.Equal(["dense", "ken", "magnitude", "random", "ken", "magnitude", "random"], results.Select(r => r.GetProperty("method").GetString()));
-        foreach (var r in results)
+
+        // Served with the raised value, every text is "pos": 3 of 4 right, F1 pos = 6/7, F1 neg = 0.
+        // Reset to minilm's, every text is "neg": 1 of 4 right, F1 neg = 2/5, F1 pos = 0.
+        const double KeptAccuracy = 0.75, KeptMacroF1 = 3.0 / 7.0, ResetAccuracy = 0.25, ResetMacroF1 = 0.2;
+        void AssertKept(JsonElement r, bool kept)
         {
-            // 3 of 4 right (all predicted neg); F1 neg = 6/7, F1 pos = 0.
-            Assert.Equal(0.75, r.GetProperty("accuracy").GetDouble(), 12);
-            Assert.Equal(3.0 / 7.0, r.GetProperty("macro_f1").GetDouble(), 12);
+            Assert.Equal(kept ? KeptAccuracy : ResetAccuracy, r.GetProperty("accuracy").GetDouble(), 12);
+            Assert.Equal(kept ? KeptMacroF1 : ResetMacroF1, r.GetProperty("macro_f1").GetDouble(), 12);
+        }
+
+        AssertKept(results[0], kept: true); // dense: the fine-tuned weights themselves
+        AssertKept(results[2], kept: true); // magnitude keeps a row's largest change, at any budget
+        AssertKept(results[5], kept: true);
+        AssertKept(results[4], kept: false); // ken, k 1: one grid point, at the row's minimum, so not the raised value
+
+        // Random at keep 0.5 and ken at keep 0.5 may keep it or not, but must agree with one of the two outcomes.
+        foreach (var r in new[] { results[1], results[3], results[6] })
+        {
+            AssertKept(r, kept: r.GetProperty("accuracy").GetDouble() > 0.5);
             Assert.True(r.GetProperty("ken_bytes").GetInt64() > 0);
         }
 
         Assert.Equal(0, results[0].GetProperty("fraction_reset").GetDouble());
         Assert.Equal(0.5, results[1].GetProperty("fraction_reset").GetDouble(), 12);
-        Assert.Equal(0.75, results[4].GetProperty("fraction_reset").GetDouble(), 12); // k 96 of 384
+        Assert.Equal(383.0 / 384.0, results[4].GetProperty("fraction_reset").GetDouble(), 12); // k 1 of 384 per row
         Assert.Equal(0.5, results[1].GetProperty("keep").GetDouble());
-        Assert.Equal(96, results[4].GetProperty("k").GetInt32());
+        Assert.Equal(1, results[4].GetProperty("k").GetInt32());
 
         // Magnitude keeps the largest changes, so it loses less of the fine-tuning than random does.
         double magnitudeError = results[2].GetProperty("reconstruction_error").GetDouble();
         double randomError = results[3].GetProperty("reconstruction_error").GetDouble();
         Assert.InRange(magnitudeError, 0, randomError);
-        Assert.InRange(randomError, 0.3, 0.7);
 
         Assert.True(new FileInfo(plot).Length > 1000);
         Assert.Contains("magnitude", result.Stdout, StringComparison.Ordinal);
@@ -122,9 +139,18 @@ public sealed class EvalCommandTests : IDisposable
         };
         if (withHead)
         {
-            // Zero weights make the logits equal the bias: label 0, whatever the encoder computes.
-            tensors["classifier.weight"] = new([2, 384], new float[2 * 384]);
-            tensors["classifier.bias"] = new([2], [1000f, 0f]);
+            // LayerNorm outputs stay far below 500 in magnitude, so the raised coordinate of the CLS
+            // vector is about 1000 when served and below 500 when reset: logit "pos" = that coordinate,
+            // logit "neg" = 500.
+            Assert.True(checkpoint.TryGetInfo(Raised, out var biasInfo));
+            var bias = new float[biasInfo.ElementCount];
+            checkpoint.ReadFloat32(Raised, bias);
+            bias[RaisedAt] += 1000f;
+            tensors["bert." + Raised] = new([.. biasInfo.Shape], bias);
+            var head = new float[2 * 384];
+            head[384 + RaisedAt] = 1f;
+            tensors["classifier.weight"] = new([2, 384], head);
+            tensors["classifier.bias"] = new([2], [500f, 0f]);
         }
 
         string folder = dir.File(withHead ? "classifier" : "embedder");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ken.Cli.Bench;
 using Ken.Format.Checkpoints;
 using Ken.Format.Deltas;
 
@@ -221,17 +222,40 @@ public sealed class ServerCommandsTests(LiveServerFixture fx) : IClassFixture<Li
     }
 
     [Fact]
-    public void Bench_open_loop_stops_by_itself()
+    public void Bench_open_loop_sends_every_arrival_of_its_schedule_and_stops_at_the_window_s_end()
     {
+        // The arrival schedule depends only on seed and rate, so the number of arrivals in the window
+        // is known before the run; however slow the server or this machine, each one is sent (late
+        // if need be) and answered, and none after the window.
+        const double rate = 40, seconds = 1;
+        const int seed = 7;
+        long scheduled = PoissonArrivals.CountBetween(rate, seed, 0, seconds);
+        Assert.InRange(scheduled, 20, 60);
         Assert.Equal(0, fx.Ken("register", fx.DeltaPath, "--task", "open-a", "--overwrite").ExitCode);
-        var r = fx.Ken("bench", "--tasks", "open-a", "--rate", "50", "--duration", "1", "--warmup", "0", "--metrics-url", "none", "--json", "-");
+
+        var r = fx.Ken("bench", "--tasks", "open-a", "--rate", "40", "--duration", "1", "--warmup", "0", "--seed", "7", "--metrics-url", "none", "--json", "-");
+
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(r.Stdout);
         var root = doc.RootElement;
         Assert.Equal("open", root.GetProperty("mode").GetString());
-        Assert.Equal(root.GetProperty("requests").GetInt64(), root.GetProperty("responses").GetInt64() + root.GetProperty("errors").GetInt64());
-        Assert.True(root.GetProperty("requests").GetInt64() > 10);
-        Assert.True(root.TryGetProperty("client_lag", out _));
+        Assert.Equal(0, root.GetProperty("client_lag").GetProperty("dropped").GetInt64());
+        Assert.Equal(scheduled, root.GetProperty("requests").GetInt64());
+        Assert.Equal(scheduled, root.GetProperty("responses").GetInt64());
+        Assert.Equal(0, root.GetProperty("errors").GetInt64());
+        Assert.Equal(scheduled, root.GetProperty("timeline").EnumerateArray().Sum(p => p.GetProperty("responses").GetInt64()));
+    }
+
+    [Fact]
+    public void Poisson_arrivals_follow_their_rate_and_repeat_for_a_seed()
+    {
+        // Mean 10 000, standard deviation 100: a count outside ±500 would be a broken generator, not chance.
+        Assert.InRange(PoissonArrivals.CountBetween(1000, seed: 1, 0, 10), 9500, 10500);
+        Assert.Equal(PoissonArrivals.CountBetween(50, seed: 3, 0, 2), PoissonArrivals.CountBetween(50, seed: 3, 0, 2));
+        Assert.Equal(
+            PoissonArrivals.CountBetween(50, seed: 3, 0, 4),
+            PoissonArrivals.CountBetween(50, seed: 3, 0, 1) + PoissonArrivals.CountBetween(50, seed: 3, 1, 4));
+        Assert.NotEqual(PoissonArrivals.CountBetween(50, seed: 3, 0, 100), PoissonArrivals.CountBetween(50, seed: 4, 0, 100));
     }
 
     [Fact]

@@ -77,7 +77,7 @@ internal sealed class LoadGenerator
 
         if (settings.Rate is { } rate)
         {
-            await OpenLoopAsync(rate, cancellationToken);
+            await OpenLoopAsync(new PoissonArrivals(rate, settings.Seed), start, cancellationToken);
         }
         else
         {
@@ -103,36 +103,38 @@ internal sealed class LoadGenerator
         }
     }
 
-    private async Task OpenLoopAsync(double rate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends each arrival of <paramref name="arrivals"/> when it is due, counted from <paramref name="start"/>
+    /// (the same instant the warm-up and measured windows count from), whatever the replies do.
+    /// </summary>
+    private async Task OpenLoopAsync(PoissonArrivals arrivals, long start, CancellationToken cancellationToken)
     {
         var inFlight = new List<Task>();
         int running = 0;
-        double due = Stopwatch.GetTimestamp();
         while (!cancellationToken.IsCancellationRequested)
         {
-            // Exponential gaps make the arrivals a Poisson process.
-            double gap;
-            lock (gate)
+            long due = start + (long)(arrivals.Next() * Stopwatch.Frequency);
+            if (due >= stopAt)
             {
-                gap = -Math.Log(1 - random.NextDouble()) / rate;
+                // Past the window: stop now rather than sleep until an arrival that will not be sent.
+                break;
             }
 
-            due += gap * Stopwatch.Frequency;
-            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), (long)due);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
             if (wait > TimeSpan.FromMilliseconds(1))
             {
                 await Task.Delay(wait, cancellationToken);
             }
 
             long now = Stopwatch.GetTimestamp();
-            if (!TryBegin((long)due, out bool measured))
+            if (!TryBegin(due, out bool measured))
             {
                 break;
             }
 
             if (measured)
             {
-                double lagMs = Stopwatch.GetElapsedTime((long)due, now).TotalMilliseconds;
+                double lagMs = Stopwatch.GetElapsedTime(due, now).TotalMilliseconds;
                 if (lagMs > LateThreshold.TotalMilliseconds)
                 {
                     Interlocked.Increment(ref lateArrivals);
@@ -157,7 +159,7 @@ internal sealed class LoadGenerator
             }
 
             Interlocked.Increment(ref running);
-            long arrival = (long)due;
+            long arrival = due;
             inFlight.Add(Task.Run(
                 async () =>
                 {
