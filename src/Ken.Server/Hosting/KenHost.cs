@@ -49,6 +49,13 @@ public static class KenHost
         services.AddSingleton(options);
         services.AddSingleton<ServingState>();
         services.AddSingleton<TaskRegistry>();
+        services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue });
+        services.AddSingleton(new BatchingOptions
+        {
+            MaxTexts = options.MaxBatch,
+            MaxTokens = options.MaxBatchTokens,
+            Window = TimeSpan.FromMilliseconds(options.BatchWindowMs),
+        });
         services.AddSingleton<SlotScheduler>();
         services.AddSingleton<KenMetrics>();
         services.AddSingleton<RequestLimits>();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Ken.Runtime.Backends;
+using Ken.Runtime.Tasks;
 
 using Ken.Format;
 using Ken.Format.Deltas;

@@ -31,11 +31,12 @@ public sealed class RegistryEndToEndTests
         Assert.Equal(FakeBackend.ExpectedScores("fresh", "x", 3), first.Results[0].Scores.Select(s => s.Score));
 
         // Hold the only slot, queue a request for "fresh", then unregister it.
+        var depth = server.WatchQueueDepth();
         backend.Gate.Reset();
         var blocker = server.Inference.EmbedAsync(new EmbedRequest { Task = "busy", Texts = { "b" } }, cancellationToken: Ct).ResponseAsync;
-        await InferenceEndToEndTests.WaitUntil(() => backend.RunTexts.IsEmpty && backend.MaxObservedBatch > 0 || backend.Swaps >= 2);
+        await backend.RunsStarted.WhenAtLeast(2);
         var admitted = server.Inference.ClassifyAsync(new ClassifyRequest { Task = "fresh", Texts = { "admitted" } }, cancellationToken: Ct).ResponseAsync;
-        await Task.Delay(100, Ct);
+        await depth.WhenAtLeast(1);
         await server.Registry.UnregisterTaskAsync(new UnregisterTaskRequest { Name = "fresh" }, TestServer.AdminHeaders, cancellationToken: Ct);
         await InferenceEndToEndTests.AssertStatus(StatusCode.NotFound, "not registered", () => server.Inference.ClassifyAsync(new ClassifyRequest { Task = "fresh", Texts = { "later" } }, cancellationToken: Ct).ResponseAsync);
 
