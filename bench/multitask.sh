@@ -18,7 +18,7 @@ keeps=${KEEPS:-"0.05 0.1 0.2 0.3"}; base_port=${BASE_PORT:-5700}; start_timeout=
 classifiers=${CLASSIFIERS:-../shared/fixtures/classifiers}
 token="multitask-bench-token-$(date +%s)-$$"
 
-dotnet build src/Ken.Client -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
+dotnet build src/Ken.Cli -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
 dotnet build src/Ken.Server -c Release -o "$out/bin/server" -v q -nologo >/dev/null
 ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
 

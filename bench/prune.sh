@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 out="${1:-bench/out/prune}"
 mkdir -p "$out"
 
-dotnet build src/Ken.Client -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
+dotnet build src/Ken.Cli -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
 dotnet build bench/Ken.Bench -c Release -o "$out/bin/bench" -v q -nologo >/dev/null
 ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
 
