@@ -1,8 +1,8 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Ken.Format;
-using Ken.Runtime.Backends;
 using Ken.Runtime.Heads;
-using Ken.Runtime.Patching;
+using Ken.Runtime.Tasks;
 using Ken.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -10,8 +10,8 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Ken.Runtime.Backbone;
 
 /// <summary>
-/// What every backend does around the encoder, whatever holds its weights: tokenize into a slot's
-/// scratch, run a session through an <see cref="OrtIoBinding"/>, then pool, normalize and apply the
+/// What every backend does around the encoder, whatever holds its weights: pad tokenized texts into a
+/// slot's scratch, run a session through an <see cref="OrtIoBinding"/>, then pool, normalize and apply the
 /// task's head. Swap modes differ only in where the weights live, so they share this stage exactly.
 /// </summary>
 internal sealed class EncoderPipeline : IDisposable
@@ -37,6 +37,9 @@ internal sealed class EncoderPipeline : IDisposable
     }
 
     public int HiddenSize { get; }
+
+    /// <summary>The backbone's tokenizer, shared by every slot (it is immutable).</summary>
+    public BertTextTokenizer Tokenizer => _tokenizer;
 
     public int MaxBatchSize => _tokenizer.MaxBatchSize;
 
@@ -99,21 +102,33 @@ internal sealed class EncoderPipeline : IDisposable
         checkpoint.TryGetInfo(PositionEmbeddingsName, out var info) && info.Shape.Count == 2 ? info.Shape[0] : null;
 
     /// <summary>A slot's per-run scratch, sized for the largest batch.</summary>
-    public BackboneSlot CreateSlot()
+    public SlotScratch CreateScratch()
     {
         var hiddenCapacity = checked(MaxBatchSize * MaxSequenceLength * HiddenSize);
         var poolerCapacity = HasPoolerOutput ? MaxBatchSize * HiddenSize : 0;
-        return new BackboneSlot(_tokenizer.CreateBatch(), hiddenCapacity, poolerCapacity);
+        return new SlotScratch(_tokenizer.CreateBatch(), hiddenCapacity, poolerCapacity);
     }
 
     /// <summary>
-    /// Tokenizes <paramref name="texts"/> into the slot's scratch and runs <paramref name="session"/>
-    /// through <paramref name="binding"/>; whatever weights the binding (or the session) holds are used.
+    /// Pads <paramref name="texts"/> into the slot's scratch and runs <paramref name="session"/> through
+    /// <paramref name="binding"/>; whatever weights the binding (or the session) holds are used. Throws
+    /// <see cref="KenException"/> for an empty batch or one over <see cref="MaxBatchSize"/>.
     /// </summary>
-    public TokenizedBatch Forward(InferenceSession session, OrtIoBinding binding, BackboneSlot slot, IReadOnlyList<string> texts)
+    public TokenizedBatch Forward(InferenceSession session, OrtIoBinding binding, SlotScratch slot, IReadOnlyList<TokenizedText> texts)
     {
+        if (texts.Count == 0)
+        {
+            throw new KenException("the batch has no texts; send at least one");
+        }
+
+        if (texts.Count > MaxBatchSize)
+        {
+            throw new KenException(string.Create(CultureInfo.InvariantCulture,
+                $"the batch has {texts.Count} texts but at most {MaxBatchSize} run at once; split it into smaller batches"));
+        }
+
         var batch = slot.Batch;
-        _tokenizer.Tokenize(texts, batch);
+        batch.Load(texts, _tokenizer.PadId);
         var batchSize = batch.BatchSize;
         var sequence = batch.SequenceLength;
         long[] tokenShape = [batchSize, sequence];
@@ -146,15 +161,15 @@ internal sealed class EncoderPipeline : IDisposable
     }
 
     /// <summary>Pools the slot's latest run for <paramref name="task"/>, normalizes, and applies its head.</summary>
-    public TaskOutput Output(BoundTask task, PreparedTask prepared, TokenizedBatch batch, BackboneSlot slot)
+    public TaskOutput Output(TaskSpec task, TokenizedBatch batch, SlotScratch slot)
     {
         var batchSize = batch.BatchSize;
         var pooled = new float[batchSize * HiddenSize];
-        var metadata = task.Metadata;
-        if (prepared.UsesGraphPooler)
+        var heads = task.Heads;
+        if (heads.UsesGraphPooler)
         {
             slot.Pooled.AsSpan(0, pooled.Length).CopyTo(pooled);
-            if (metadata.Normalize)
+            if (task.Normalize)
             {
                 Pooling.NormalizeL2(pooled, batchSize, HiddenSize);
             }
@@ -162,12 +177,12 @@ internal sealed class EncoderPipeline : IDisposable
         else
         {
             Pooling.Pool(
-                metadata.Pooling, slot.Hidden, batch.AttentionMask.Span, batchSize, batch.SequenceLength, HiddenSize, pooled, prepared.Pooler, metadata.Normalize);
+                task.Pooling, slot.Hidden, batch.AttentionMask.Span, batchSize, batch.SequenceLength, HiddenSize, pooled, heads.Pooler, task.Normalize);
         }
 
         var truncated = batch.Truncated.ToArray();
         var tokens = batch.TotalTokens;
-        if (prepared.Classifier is { } classifier)
+        if (heads.Classifier is { } classifier)
         {
             return new TaskOutput(null, classifier.Classify(pooled, batchSize), truncated, tokens);
         }
@@ -182,9 +197,9 @@ internal sealed class EncoderPipeline : IDisposable
     }
 
     /// <summary>Runs a short text on <paramref name="slot"/> and throws unless the encoder's outputs are finite.</summary>
-    public void Check(InferenceSession session, OrtIoBinding binding, BackboneSlot slot, int index, string model)
+    public void Check(InferenceSession session, OrtIoBinding binding, SlotScratch slot, int index, string model)
     {
-        var batch = Forward(session, binding, slot, ["Ken checks its backbone."]);
+        var batch = Forward(session, binding, slot, _tokenizer.Tokenize(["Ken checks its backbone."]));
         var hidden = slot.Hidden.AsSpan(0, batch.BatchSize * batch.SequenceLength * HiddenSize);
         if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(hidden)
             || (slot.Pooled is { } pooled && !System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(pooled.AsSpan(0, batch.BatchSize * HiddenSize))))
@@ -194,7 +209,7 @@ internal sealed class EncoderPipeline : IDisposable
     }
 
     /// <summary>Copies of the slot's latest <c>last_hidden_state</c> and pooler output (tests and benchmarks).</summary>
-    public (float[] Hidden, float[]? Pooled, int BatchSize, int SequenceLength) Raw(TokenizedBatch batch, BackboneSlot slot)
+    public (float[] Hidden, float[]? Pooled, int BatchSize, int SequenceLength) Raw(TokenizedBatch batch, SlotScratch slot)
     {
         var hidden = slot.Hidden.AsSpan(0, batch.BatchSize * batch.SequenceLength * HiddenSize).ToArray();
         var pooled = slot.Pooled?.AsSpan(0, batch.BatchSize * HiddenSize).ToArray();

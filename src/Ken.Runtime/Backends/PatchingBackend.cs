@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Ken.Format.Deltas;
 using Ken.Runtime.Backbone;
 using Ken.Runtime.Patching;
+using Ken.Runtime.Tasks;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Ken.Runtime.Backends;
@@ -11,7 +12,7 @@ namespace Ken.Runtime.Backends;
 /// inputs, a pristine copy of those weights, and <see cref="SlotCount"/> slots that each bind their own
 /// weight buffers once. A swap patches a slot's buffers in place; a run binds only tokens and outputs.
 /// </summary>
-public sealed class PatchingBackend : SlottedBackend
+public sealed class PatchingBackend : SlottedBackend<PatchedTask>
 {
     private readonly PromotedEncoder _encoder;
     private readonly WeightBinding[] _slotWeights;
@@ -23,7 +24,7 @@ public sealed class PatchingBackend : SlottedBackend
     {
         _encoder = encoder;
         _patcher = options.Patcher ?? new CpuWeightPatcher();
-        _binder = new DeltaBinder(encoder.TensorsByName, Pipeline.HiddenSize, Pipeline.HasPoolerOutput, BaseModel, this);
+        _binder = new DeltaBinder(encoder.TensorsByName, Pipeline.HiddenSize, Pipeline.HasPoolerOutput, BaseModel);
         _slotWeights = new WeightBinding[options.Slots];
         for (var i = 0; i < options.Slots; i++)
         {
@@ -34,11 +35,6 @@ public sealed class PatchingBackend : SlottedBackend
             _slotWeights[i].BindTo(binding);
         }
     }
-
-    public int MaxSequenceLength => Pipeline.MaxSequenceLength;
-
-    /// <summary>True when the graph computes BERT's pooler itself (a <c>[batch, hidden]</c> output).</summary>
-    public bool HasPoolerOutput => Pipeline.HasPoolerOutput;
 
     public override long SlotBytes => _encoder.Pristine.TotalBytes;
 
@@ -53,80 +49,65 @@ public sealed class PatchingBackend : SlottedBackend
     public static PatchingBackend Load(BackboneOptions options) =>
         PromotedEncoder.LoadBackend(options, encoder => new PatchingBackend(options, encoder));
 
-    public override BoundTask Bind(KenDelta delta)
+    protected override PatchedTask BindCore(KenDelta delta)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return _binder.Bind(delta);
+        var bound = _binder.Bind(delta);
+        return new PatchedTask(bound.Spec, bound.Patches, bound.HeadBytes);
     }
 
-    public override SwapStats Swap(int slot, BoundTask? task)
+    protected override SwapStats SwapCore(SlotLease lease, PatchedTask? old, PatchedTask? task)
     {
-        var prepared = task is null ? null : Prepared(task);
-        var s = Enter(slot, "swapped");
-        try
+        var weights = _slotWeights[lease.Index].Weights;
+        var start = Stopwatch.GetTimestamp();
+        if (old is not null && task is not null)
         {
-            var old = s.Task;
-            if (ReferenceEquals(old, task))
+            // A task switch: restore and apply fused, one pass over each touched buffer.
+            lease.Hold(null);
+            (long Applied, long Restored) moved;
+            try
             {
-                return default;
+                moved = _patcher.Replace(weights, _encoder.Pristine, old.Patches, task.Patches);
+            }
+            catch
+            {
+                // A half-moved slot serves neither model; put the base back before reporting.
+                _patcher.Restore(weights, _encoder.Pristine, old.Patches);
+                _patcher.Restore(weights, _encoder.Pristine, task.Patches);
+                throw;
             }
 
-            var weights = _slotWeights[slot].Weights;
-            var start = Stopwatch.GetTimestamp();
-            if (old is not null && prepared is not null)
-            {
-                // A task switch: restore and apply fused, one pass over each touched buffer.
-                s.Task = null;
-                (long Applied, long Restored) moved;
-                try
-                {
-                    moved = _patcher.Replace(weights, _encoder.Pristine, (PreparedTask)old.State, prepared);
-                }
-                catch
-                {
-                    // A half-moved slot serves neither model; put the base back before reporting.
-                    _patcher.Restore(weights, _encoder.Pristine, (PreparedTask)old.State);
-                    _patcher.Restore(weights, _encoder.Pristine, prepared);
-                    throw;
-                }
-
-                s.Task = task;
-                return new SwapStats(TimeSpan.Zero, Stopwatch.GetElapsedTime(start), moved.Restored, moved.Applied);
-            }
-
-            long restored = 0;
-            if (old is not null)
-            {
-                s.Task = null;
-                restored = _patcher.Restore(weights, _encoder.Pristine, (PreparedTask)old.State);
-            }
-
-            var restoredAt = Stopwatch.GetTimestamp();
-            long applied = 0;
-            if (prepared is not null)
-            {
-                try
-                {
-                    applied = _patcher.Apply(weights, prepared);
-                }
-                catch
-                {
-                    // A half-applied task would serve neither model; put the base back before reporting.
-                    _patcher.Restore(weights, _encoder.Pristine, prepared);
-                    throw;
-                }
-
-                s.Task = task;
-            }
-
-            var appliedAt = Stopwatch.GetTimestamp();
-            return new SwapStats(
-                Stopwatch.GetElapsedTime(start, restoredAt), Stopwatch.GetElapsedTime(restoredAt, appliedAt), restored, applied);
+            lease.Hold(task);
+            return new SwapStats(TimeSpan.Zero, Stopwatch.GetElapsedTime(start), moved.Restored, moved.Applied);
         }
-        finally
+
+        long restored = 0;
+        if (old is not null)
         {
-            s.Exit();
+            lease.Hold(null);
+            restored = _patcher.Restore(weights, _encoder.Pristine, old.Patches);
         }
+
+        var restoredAt = Stopwatch.GetTimestamp();
+        long applied = 0;
+        if (task is not null)
+        {
+            try
+            {
+                applied = _patcher.Apply(weights, task.Patches);
+            }
+            catch
+            {
+                // A half-applied task would serve neither model; put the base back before reporting.
+                _patcher.Restore(weights, _encoder.Pristine, task.Patches);
+                throw;
+            }
+
+            lease.Hold(task);
+        }
+
+        var appliedAt = Stopwatch.GetTimestamp();
+        return new SwapStats(
+            Stopwatch.GetElapsedTime(start, restoredAt), Stopwatch.GetElapsedTime(restoredAt, appliedAt), restored, applied);
     }
 
     protected override void Dispose(bool disposing)
@@ -148,24 +129,6 @@ public sealed class PatchingBackend : SlottedBackend
         }
     }
 
-    /// <summary>
-    /// Runs <paramref name="texts"/> on whatever the slot holds and returns copies of
-    /// <c>last_hidden_state</c> and the graph's pooler output (tests and benchmarks).
-    /// </summary>
-    internal (float[] Hidden, float[]? Pooled, int BatchSize, int SequenceLength) RunRaw(int slot, IReadOnlyList<string> texts)
-    {
-        var s = Enter(slot, "run");
-        try
-        {
-            var batch = Pipeline.Forward(_encoder.Session, Binding(slot), s, texts);
-            return Pipeline.Raw(batch, s);
-        }
-        finally
-        {
-            s.Exit();
-        }
-    }
-
     /// <summary>The weight buffers of <paramref name="slot"/> (tests perturb them to prove the graph reads them).</summary>
     internal WeightSet SlotWeights(int slot) => _slotWeights[SlotIndex(slot)].Weights;
 
@@ -176,17 +139,4 @@ public sealed class PatchingBackend : SlottedBackend
     }
 
     protected override InferenceSession SessionOf(int slot) => _encoder.Session;
-
-    protected override PreparedTask HeadsOf(BoundTask task) => Prepared(task);
-
-    private PreparedTask Prepared(BoundTask task)
-    {
-        ArgumentNullException.ThrowIfNull(task);
-        if (task.State is not PreparedTask prepared || !ReferenceEquals(prepared.Owner, this))
-        {
-            throw new ArgumentException($"task '{task.Name}' was not bound by this backbone; call Bind on it first", nameof(task));
-        }
-
-        return prepared;
-    }
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Ken.Format.Checkpoints.Onnx;
 using Ken.Format.Deltas;
 using Ken.Runtime.Backbone;
-using Ken.Runtime.Patching;
+using Ken.Runtime.Tasks;
 using Microsoft.ML.OnnxRuntime;
 using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
 
@@ -14,7 +14,7 @@ namespace Ken.Runtime.Backends;
 /// weights from the base checkpoint and its delta, serializes a new model and builds a new session,
 /// as a server without in-place patching would. The base runs the original model file.
 /// </summary>
-public sealed class ReloadBackend : SlottedBackend
+public sealed class ReloadBackend : SlottedBackend<ReloadTask>
 {
     private readonly string _modelPath;
     private readonly OnnxCheckpoint _checkpoint;
@@ -35,7 +35,7 @@ public sealed class ReloadBackend : SlottedBackend
         _modelPath = options.ModelPath;
         _checkpoint = checkpoint;
         _sessionOptions = sessionOptions;
-        _binder = new DeltaBinder(BackboneWeights.ByName(tensors), pipeline.HiddenSize, pipeline.HasPoolerOutput, BaseModel, this);
+        _binder = new DeltaBinder(BackboneWeights.ByName(tensors), pipeline.HiddenSize, pipeline.HasPoolerOutput, BaseModel);
         long bytes = 0;
         foreach (var tensor in tensors)
         {
@@ -91,49 +91,26 @@ public sealed class ReloadBackend : SlottedBackend
         }
     }
 
-    public override BoundTask Bind(KenDelta delta)
+    protected override ReloadTask BindCore(KenDelta delta)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        var bound = _binder.Bind(delta);
-        var prepared = (PreparedTask)bound.State;
-
         // Keeps the canonical tensors (what a reload reconstructs from) instead of the physical patches.
-        long canonicalBytes = 0;
-        foreach (var patched in delta.PatchedTensors)
-        {
-            canonicalBytes += patched.Mask.LongLength + (patched.Values.LongLength * sizeof(float));
-        }
-
-        return new BoundTask(
-            delta.Metadata, bound.ResidentBytes - prepared.PatchBytes + canonicalBytes, new ReloadTask(prepared.HeadsOnly(this), delta.PatchedTensors));
+        var bound = _binder.Bind(delta);
+        return new ReloadTask(bound.Spec, delta.PatchedTensors, bound.HeadBytes);
     }
 
-    public override SwapStats Swap(int slot, BoundTask? task)
+    protected override SwapStats SwapCore(SlotLease lease, ReloadTask? old, ReloadTask? task)
     {
-        var reload = task is null ? null : Reloaded(task);
-        var s = Enter(slot, "swapped");
-        try
-        {
-            if (ReferenceEquals(s.Task, task))
-            {
-                return default;
-            }
+        var slot = lease.Index;
+        var start = Stopwatch.GetTimestamp();
 
-            var start = Stopwatch.GetTimestamp();
-
-            // Built before the old session goes: a failed build leaves the slot serving its previous task.
-            var session = reload is null ? new InferenceSession(_modelPath, _sessionOptions) : BuildSession(reload);
-            var built = Stopwatch.GetTimestamp();
-            ReplaceBinding(slot, session.CreateIoBinding());
-            _sessions[slot].Dispose();
-            _sessions[slot] = session;
-            s.Task = task;
-            return new SwapStats(Stopwatch.GetElapsedTime(built), Stopwatch.GetElapsedTime(start, built), 0, reload?.ValueCount ?? 0);
-        }
-        finally
-        {
-            s.Exit();
-        }
+        // Built before the old session goes: a failed build leaves the slot serving its previous task.
+        var session = task is null ? new InferenceSession(_modelPath, _sessionOptions) : BuildSession(task);
+        var built = Stopwatch.GetTimestamp();
+        ReplaceBinding(slot, session.CreateIoBinding());
+        _sessions[slot].Dispose();
+        _sessions[slot] = session;
+        lease.Hold(task);
+        return new SwapStats(Stopwatch.GetElapsedTime(built), Stopwatch.GetElapsedTime(start, built), 0, task?.ValueCount ?? 0);
     }
 
     protected override void Dispose(bool disposing)
@@ -178,17 +155,4 @@ public sealed class ReloadBackend : SlottedBackend
     }
 
     protected override InferenceSession SessionOf(int slot) => _sessions[slot];
-
-    protected override PreparedTask HeadsOf(BoundTask task) => Reloaded(task).Heads;
-
-    private ReloadTask Reloaded(BoundTask task)
-    {
-        ArgumentNullException.ThrowIfNull(task);
-        if (task.State is not ReloadTask reload || !ReferenceEquals(reload.Heads.Owner, this))
-        {
-            throw new ArgumentException($"task '{task.Name}' was not bound by this backend; call Bind on it first", nameof(task));
-        }
-
-        return reload;
-    }
 }

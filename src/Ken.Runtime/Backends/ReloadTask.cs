@@ -1,17 +1,17 @@
 using Ken.Format.Deltas;
-using Ken.Runtime.Patching;
+using Ken.Runtime.Tasks;
 
 namespace Ken.Runtime.Backends;
 
 /// <summary>
-/// What <see cref="ReloadBackend"/> keeps in <see cref="BoundTask.State"/>: the task's head and its
-/// patched tensors in canonical layout, from which each switch rebuilds the full weights.
+/// A task bound by <see cref="ReloadBackend"/>: its patched tensors in canonical layout, from which each
+/// switch rebuilds the full weights.
 /// </summary>
-internal sealed class ReloadTask
+public sealed class ReloadTask : BoundTask
 {
-    public ReloadTask(PreparedTask heads, IReadOnlyList<PatchedTensor> patched)
+    internal ReloadTask(TaskSpec spec, IReadOnlyList<PatchedTensor> patched, long headBytes)
+        : base(spec, headBytes + CanonicalBytes(patched))
     {
-        Heads = heads;
         Patched = patched;
         long values = 0;
         foreach (var tensor in patched)
@@ -22,10 +22,18 @@ internal sealed class ReloadTask
         ValueCount = values;
     }
 
-    /// <summary>Pooler and classifier; its patch list is empty, the session's initializers hold the task.</summary>
-    public PreparedTask Heads { get; }
-
     public IReadOnlyList<PatchedTensor> Patched { get; }
 
     public long ValueCount { get; }
+
+    private static long CanonicalBytes(IReadOnlyList<PatchedTensor> patched)
+    {
+        long bytes = 0;
+        foreach (var tensor in patched)
+        {
+            bytes += tensor.Mask.LongLength + (tensor.Values.LongLength * sizeof(float));
+        }
+
+        return bytes;
+    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Ken.Format.Deltas;
 using Ken.Runtime.Backbone;
 using Ken.Runtime.Patching;
+using Ken.Runtime.Tasks;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Ken.Runtime.Backends;
@@ -12,7 +13,7 @@ namespace Ken.Runtime.Backends;
 /// the slot's binding at that set, so switching tasks costs no copying; each bound task costs a whole
 /// copy of the backbone's weights in host memory.
 /// </summary>
-public sealed class ResidentBackend : SlottedBackend
+public sealed class ResidentBackend : SlottedBackend<ResidentTask>
 {
     private readonly PromotedEncoder _encoder;
     private readonly WeightBinding _pristine;
@@ -24,7 +25,7 @@ public sealed class ResidentBackend : SlottedBackend
     {
         _encoder = encoder;
         _patcher = options.Patcher ?? new CpuWeightPatcher();
-        _binder = new DeltaBinder(encoder.TensorsByName, Pipeline.HiddenSize, Pipeline.HasPoolerOutput, BaseModel, this);
+        _binder = new DeltaBinder(encoder.TensorsByName, Pipeline.HiddenSize, Pipeline.HasPoolerOutput, BaseModel);
 
         // The base needs no buffers of its own: nothing ever writes to the pristine weights.
         _pristine = new WeightBinding(encoder.Tensors, encoder.Pristine, ownsWeights: false);
@@ -48,16 +49,14 @@ public sealed class ResidentBackend : SlottedBackend
     public static ResidentBackend Load(BackboneOptions options) =>
         PromotedEncoder.LoadBackend(options, encoder => new ResidentBackend(options, encoder));
 
-    public override BoundTask Bind(KenDelta delta)
+    protected override ResidentTask BindCore(KenDelta delta)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
         var bound = _binder.Bind(delta);
-        var prepared = (PreparedTask)bound.State;
         var weights = _encoder.CopyPristine();
-        WeightBinding? binding = null;
+        WeightBinding binding;
         try
         {
-            _patcher.Apply(weights, prepared);
+            _patcher.Apply(weights, bound.Patches);
             binding = new WeightBinding(_encoder.Tensors, weights, ownsWeights: true);
         }
         catch
@@ -67,32 +66,17 @@ public sealed class ResidentBackend : SlottedBackend
         }
 
         // The patches are spent once applied; only the head and the full weights stay resident.
-        var headBytes = bound.ResidentBytes - prepared.PatchBytes;
-        return new BoundTask(delta.Metadata, headBytes + weights.TotalBytes, new ResidentTask(prepared.HeadsOnly(this), binding));
+        return new ResidentTask(bound.Spec, binding, bound.HeadBytes);
     }
 
-    public override SwapStats Swap(int slot, BoundTask? task)
+    protected override SwapStats SwapCore(SlotLease lease, ResidentTask? old, ResidentTask? task)
     {
-        var resident = task is null ? null : Resident(task);
-        var s = Enter(slot, "swapped");
-        try
-        {
-            if (ReferenceEquals(s.Task, task))
-            {
-                return default;
-            }
+        var start = Stopwatch.GetTimestamp();
 
-            var start = Stopwatch.GetTimestamp();
-
-            // Every weight input is bound again, so the binding keeps no reference to the previous task's buffers.
-            (resident?.Weights ?? _pristine).BindTo(Binding(slot));
-            s.Task = task;
-            return new SwapStats(TimeSpan.Zero, Stopwatch.GetElapsedTime(start), 0, 0);
-        }
-        finally
-        {
-            s.Exit();
-        }
+        // Every weight input is bound again, so the binding keeps no reference to the previous task's buffers.
+        (task?.Weights ?? _pristine).BindTo(Binding(lease.Index));
+        lease.Hold(task);
+        return new SwapStats(TimeSpan.Zero, Stopwatch.GetElapsedTime(start), 0, 0);
     }
 
     protected override void Dispose(bool disposing)
@@ -111,17 +95,4 @@ public sealed class ResidentBackend : SlottedBackend
     }
 
     protected override InferenceSession SessionOf(int slot) => _encoder.Session;
-
-    protected override PreparedTask HeadsOf(BoundTask task) => Resident(task).Heads;
-
-    private ResidentTask Resident(BoundTask task)
-    {
-        ArgumentNullException.ThrowIfNull(task);
-        if (task.State is not ResidentTask resident || !ReferenceEquals(resident.Heads.Owner, this))
-        {
-            throw new ArgumentException($"task '{task.Name}' was not bound by this backend; call Bind on it first", nameof(task));
-        }
-
-        return resident;
-    }
 }

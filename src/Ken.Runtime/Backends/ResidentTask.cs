@@ -1,41 +1,31 @@
 using Ken.Runtime.Backbone;
 using Ken.Runtime.Patching;
+using Ken.Runtime.Tasks;
 
 namespace Ken.Runtime.Backends;
 
 /// <summary>
-/// What <see cref="ResidentBackend"/> keeps in <see cref="BoundTask.State"/>: the task's head and its
-/// own full set of reconstructed weights.
+/// A task bound by <see cref="ResidentBackend"/>: its own full set of reconstructed weights, bound as it is
+/// when a slot switches to it.
 /// </summary>
 /// <remarks>
 /// The registry drops bound tasks by forgetting them (host-tier eviction, unregister) while a slot may
 /// still serve one, so no single owner knows when the weights are free; the finalizer returns them once
 /// nothing, slot included, can reach the task. <see cref="WeightSet"/> tells the GC how large it is.
 /// </remarks>
-internal sealed class ResidentTask : IDisposable
+public sealed class ResidentTask : BoundTask
 {
-    private readonly WeightBinding _weights;
-
-    public ResidentTask(PreparedTask heads, WeightBinding weights)
+    internal ResidentTask(TaskSpec spec, WeightBinding weights, long headBytes)
+        : base(spec, headBytes + weights.Weights.TotalBytes)
     {
-        Heads = heads;
-        _weights = weights;
+        Weights = weights;
     }
 
     ~ResidentTask()
     {
         // Only the native block: the ONNX Runtime values are finalizable themselves and merely point at it.
-        _weights.Weights.Dispose();
+        Weights.Weights.Dispose();
     }
 
-    /// <summary>Pooler and classifier; its patch list is empty, the weights already hold the task.</summary>
-    public PreparedTask Heads { get; }
-
-    public WeightBinding Weights => _weights;
-
-    public void Dispose()
-    {
-        _weights.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    internal WeightBinding Weights { get; }
 }

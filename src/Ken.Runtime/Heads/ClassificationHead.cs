@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Numerics.Tensors;
 using Ken.Format;
-using Ken.Runtime.Backends;
 
 namespace Ken.Runtime.Heads;
 

@@ -16,12 +16,12 @@ public sealed class CpuWeightPatcher : IWeightPatcher
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism ?? Environment.ProcessorCount };
     }
 
-    public long Apply(WeightSet slot, PreparedTask task)
+    public long Apply(WeightSet slot, PatchSet patches)
     {
         ArgumentNullException.ThrowIfNull(slot);
-        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(patches);
         long written = 0;
-        Parallel.ForEach(Partitioner.Create(task.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
+        Parallel.ForEach(Partitioner.Create(patches.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
         {
             var count = MaskedCopy.Scatter(patch.Mask, patch.Values, slot.Tensor(patch.TensorIndex));
             Interlocked.Add(ref written, count);
@@ -29,13 +29,13 @@ public sealed class CpuWeightPatcher : IWeightPatcher
         return written;
     }
 
-    public long Restore(WeightSet slot, WeightSet pristine, PreparedTask task)
+    public long Restore(WeightSet slot, WeightSet pristine, PatchSet patches)
     {
         ArgumentNullException.ThrowIfNull(slot);
         ArgumentNullException.ThrowIfNull(pristine);
-        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(patches);
         long written = 0;
-        Parallel.ForEach(Partitioner.Create(task.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
+        Parallel.ForEach(Partitioner.Create(patches.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
         {
             var count = MaskedCopy.CopySelected(patch.Mask, pristine.Tensor(patch.TensorIndex), slot.Tensor(patch.TensorIndex));
             Interlocked.Add(ref written, count);
@@ -43,7 +43,7 @@ public sealed class CpuWeightPatcher : IWeightPatcher
         return written;
     }
 
-    public (long Applied, long Restored) Replace(WeightSet slot, WeightSet pristine, PreparedTask previous, PreparedTask incoming)
+    public (long Applied, long Restored) Replace(WeightSet slot, WeightSet pristine, PatchSet previous, PatchSet incoming)
     {
         ArgumentNullException.ThrowIfNull(slot);
         ArgumentNullException.ThrowIfNull(pristine);

@@ -14,7 +14,7 @@ namespace Ken.Runtime.Tokenization;
 /// Only FastBertTokenizer's span overloads are used: its overloads that return memory reuse buffers inside
 /// the tokenizer instance and would make sharing unsafe.
 /// </remarks>
-public sealed class BertTextTokenizer
+public sealed class BertTextTokenizer : ITextTokenizer
 {
     public const int DefaultMaxSequenceLength = 512;
     public const int DefaultMaxBatchSize = 256;
@@ -117,6 +117,12 @@ public sealed class BertTextTokenizer
             throw new ArgumentException($"the batch was made for {destination.MaxSequenceLength} tokens per text, this tokenizer produces {MaxSequenceLength}; use CreateBatch()", nameof(destination));
         }
 
+        if (texts.Count > MaxBatchSize)
+        {
+            throw new KenException(string.Create(CultureInfo.InvariantCulture,
+                $"the request has {texts.Count} texts but at most {MaxBatchSize} are accepted per request; split it into smaller requests"));
+        }
+
         ValidateTexts(texts);
 
         destination.BeginBatch(texts.Count);
@@ -124,35 +130,54 @@ public sealed class BertTextTokenizer
         for (var i = 0; i < texts.Count; i++)
         {
             var row = destination.StagingRow(i);
-            var count = _inner.Encode(texts[i], row, mask);
-
-            // FastBertTokenizer truncates at token level (mid-word, like Hugging Face) and ends the row with
-            // [SEP]. A count that reaches the spare slot means the text did not fit: cut one more token so the
-            // row holds MaxSequenceLength tokens and still ends with [SEP].
-            var truncated = count > MaxSequenceLength;
-            if (truncated)
-            {
-                count = MaxSequenceLength;
-                row[count - 1] = SepId;
-            }
-
+            var count = Encode(texts[i], row, mask, out var truncated);
             destination.SetCount(i, count, truncated);
         }
 
         destination.Complete(_padId);
     }
 
-    private void ValidateTexts(IReadOnlyList<string> texts)
+    /// <summary>Encodes one text into <paramref name="row"/> (<see cref="MaxSequenceLength"/> + 1 long); returns its token count.</summary>
+    private int Encode(string text, Span<long> row, Span<long> mask, out bool truncated)
+    {
+        var count = _inner.Encode(text, row, mask);
+
+        // FastBertTokenizer truncates at token level (mid-word, like Hugging Face) and ends the row with
+        // [SEP]. A count that reaches the spare slot means the text did not fit: cut one more token so the
+        // row holds MaxSequenceLength tokens and still ends with [SEP].
+        truncated = count > MaxSequenceLength;
+        if (truncated)
+        {
+            count = MaxSequenceLength;
+            row[count - 1] = SepId;
+        }
+
+        return count;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Unlike <see cref="Tokenize(IReadOnlyList{string}, TokenizedBatch)"/> there is no batch limit: the scheduler splits requests into batches.</remarks>
+    public IReadOnlyList<TokenizedText> Tokenize(IReadOnlyList<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        ValidateTexts(texts);
+        var result = new TokenizedText[texts.Count];
+        var row = new long[MaxSequenceLength + 1];
+        var mask = new long[MaxSequenceLength + 1];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var count = Encode(texts[i], row, mask, out var truncated);
+            result[i] = new TokenizedText(row.AsSpan(0, count).ToArray(), truncated);
+        }
+
+        return result;
+    }
+
+    private static void ValidateTexts(IReadOnlyList<string> texts)
     {
         if (texts.Count == 0)
         {
             throw new KenException("the request has no texts; send at least one");
-        }
-
-        if (texts.Count > MaxBatchSize)
-        {
-            throw new KenException(string.Create(CultureInfo.InvariantCulture,
-                $"the request has {texts.Count} texts but at most {MaxBatchSize} are accepted per request; split it into smaller requests"));
         }
 
         for (var i = 0; i < texts.Count; i++)

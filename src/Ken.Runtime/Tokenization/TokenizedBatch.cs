@@ -68,6 +68,29 @@ public sealed class TokenizedBatch
         }
     }
 
+    /// <summary>
+    /// Fills the batch with <paramref name="texts"/> tokenized earlier, each row padded with
+    /// <paramref name="padId"/> to the longest of them.
+    /// </summary>
+    public void Load(IReadOnlyList<TokenizedText> texts, long padId)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        BeginBatch(texts.Count);
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var text = texts[i];
+            if (text.Length > _maxSequenceLength)
+            {
+                throw new ArgumentException($"text {i} has {text.Length} tokens but this batch holds at most {_maxSequenceLength}; tokenize with the backend's tokenizer", nameof(texts));
+            }
+
+            text.Ids.Span.CopyTo(StagingRow(i));
+            SetCount(i, text.Length, text.Truncated);
+        }
+
+        Complete(padId);
+    }
+
     internal int StagingStride => _maxSequenceLength + 1;
 
     internal Span<long> StagingMask => _stagingMask;

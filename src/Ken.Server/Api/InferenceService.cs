@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using Ken.Runtime.Backends;
+using Ken.Runtime.Heads;
+using Ken.Runtime.Tasks;
 
 using Grpc.Core;
 

@@ -1,5 +1,5 @@
 using Grpc.Core;
-using Ken.Runtime.Backends;
+using Ken.Runtime.Tasks;
 
 using Ken.Format;
 using Ken.Server.Registry;

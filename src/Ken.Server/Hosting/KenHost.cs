@@ -51,6 +51,13 @@ public static class KenHost
         services.AddSingleton<ServingState>();
         services.AddSingleton(new RegistryOptions { TasksDir = options.TasksDir, QuarantineDir = options.QuarantineDir, HostDeltaBudget = options.HostDeltaBudget, MaxTaskBytes = options.MaxTaskBytes });
         services.AddSingleton<TaskRegistry>();
+        services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue });
+        services.AddSingleton(new BatchingOptions
+        {
+            MaxTexts = options.MaxBatch,
+            MaxTokens = options.MaxBatchTokens,
+            Window = TimeSpan.FromMilliseconds(options.BatchWindowMs),
+        });
         services.AddSingleton<SlotScheduler>();
         services.AddSingleton<KenMetrics>();
         services.AddSingleton<InferenceRequestValidator>();

@@ -35,6 +35,9 @@ public sealed class KenServerOptions
     /// <summary>Most texts in one batch.</summary>
     public int MaxBatch { get; init; } = 32;
 
+    /// <summary>Most tokens in one batch, padding included (texts × longest text).</summary>
+    public int MaxBatchTokens { get; init; } = Scheduling.BatchingOptions.DefaultMaxTokens;
+
     /// <summary>How long a slot waits for more requests of its task before running a partial batch.</summary>
     public int BatchWindowMs { get; init; } = 2;
 
@@ -87,6 +90,7 @@ public sealed class KenServerOptions
             DataDir = Path.GetFullPath(Text("DataDir") ?? defaults.DataDir),
             Slots = Int("Slots", defaults.Slots, 1, 1024),
             MaxBatch = Int("MaxBatch", defaults.MaxBatch, 1, 65_536),
+            MaxBatchTokens = Int("MaxBatchTokens", defaults.MaxBatchTokens, 1, 16_777_216),
             BatchWindowMs = Int("BatchWindowMs", defaults.BatchWindowMs, 0, 10_000),
             MaxQueue = Int("MaxQueue", defaults.MaxQueue, 1, 10_000_000),
             HostDeltaBudget = Text("HostDeltaBudget") is { } budget ? ByteSize.Parse(budget, Flag("HostDeltaBudget")) : defaults.HostDeltaBudget,

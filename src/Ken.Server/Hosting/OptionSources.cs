@@ -14,6 +14,7 @@ public static class OptionSources
         ("--data-dir", "DataDir"),
         ("--slots", "Slots"),
         ("--max-batch", "MaxBatch"),
+        ("--max-batch-tokens", "MaxBatchTokens"),
         ("--batch-window-ms", "BatchWindowMs"),
         ("--max-queue", "MaxQueue"),
         ("--host-delta-budget", "HostDeltaBudget"),

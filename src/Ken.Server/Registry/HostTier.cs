@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Ken.Runtime.Tasks;
 
 using Ken.Runtime.Backends;
 

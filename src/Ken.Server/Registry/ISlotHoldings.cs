@@ -1,4 +1,5 @@
 using Ken.Runtime.Backends;
+using Ken.Runtime.Tasks;
 
 namespace Ken.Server.Registry;
 

@@ -1,5 +1,5 @@
 using Ken.Format.Deltas;
-using Ken.Runtime.Backends;
+using Ken.Runtime.Tasks;
 
 namespace Ken.Server.Registry;
 

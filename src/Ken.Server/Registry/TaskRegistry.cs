@@ -1,6 +1,7 @@
 using Ken.Format;
 using Ken.Format.Deltas;
 using Ken.Runtime.Backends;
+using Ken.Runtime.Tasks;
 
 namespace Ken.Server.Registry;
 

@@ -1,26 +1,38 @@
 using System.Diagnostics;
-using Ken.Runtime.Backends;
-
+using Ken.Runtime.Tasks;
+using Ken.Runtime.Tokenization;
 using Ken.Server.Registry;
 
 namespace Ken.Server.Scheduling;
 
-/// <summary>One admitted request waiting in its task's queue.</summary>
+/// <summary>One admitted request, tokenized, waiting in its task's queue.</summary>
 internal sealed class InferenceWork
 {
-    public InferenceWork(TaskEntry entry, IReadOnlyList<string> texts, DateTime? deadlineUtc, ActivityContext parent, CancellationToken cancellationToken)
+    public InferenceWork(TaskEntry entry, IReadOnlyList<TokenizedText> inputs, DateTime? deadlineUtc, ActivityContext parent, CancellationToken cancellationToken)
     {
         Entry = entry;
-        Texts = texts;
+        Inputs = inputs;
         DeadlineUtc = deadlineUtc;
         CancellationToken = cancellationToken;
         Parent = parent;
         EnqueuedTimestamp = Stopwatch.GetTimestamp();
+        var longest = 0;
+        foreach (var input in inputs)
+        {
+            longest = Math.Max(longest, input.Length);
+        }
+
+        LongestTokens = longest;
     }
 
     public TaskEntry Entry { get; }
 
-    public IReadOnlyList<string> Texts { get; }
+    public IReadOnlyList<TokenizedText> Inputs { get; }
+
+    public int Texts => Inputs.Count;
+
+    /// <summary>Tokens of the request's longest text: what a batch holding it pads every row to, at least.</summary>
+    public int LongestTokens { get; }
 
     public DateTime? DeadlineUtc { get; }
 

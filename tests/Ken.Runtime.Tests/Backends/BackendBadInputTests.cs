@@ -3,6 +3,7 @@ using Ken.Format.Checkpoints;
 using Ken.Format.Deltas;
 using Ken.Pruning.Pipeline;
 using Ken.Runtime.Backends;
+using Ken.Runtime.Tasks;
 using Ken.Runtime.Tests.Backbone;
 
 namespace Ken.Runtime.Tests.Backends;
@@ -123,5 +124,5 @@ public sealed class BackendBadInputTests(BackboneFixture fixture)
         CreatedBy = "tests",
     };
 
-    private static KenDelta Delta(params PatchedTensor[] patched) => new(Metadata(), patched, []);
+    internal static KenDelta Delta(params PatchedTensor[] patched) => new(Metadata(), patched, []);
 }

@@ -32,7 +32,7 @@ public sealed class SwapTests(BackboneFixture fixture)
             Assert.NotEqual(a1, bOutput);
 
             backend.Swap(0, null);
-            Assert.Null(backend.SlotTask(0));
+            Assert.Null(backend.Slots[0].Task);
             Assert.Equal(baseline, backend.RunRaw(0, texts).Hidden);
         }
         finally
@@ -104,8 +104,8 @@ public sealed class SwapTests(BackboneFixture fixture)
     {
         var backend = fixture.Backend;
         var task = backend.Bind(fixture.HalfDelta);
-        var slot = backend.SlotAt(1);
-        Assert.True(slot.TryEnter());
+        var slot = backend.Slots[1];
+        Assert.True(slot.TryEnter(out var lease));
         try
         {
             Assert.Throws<InvalidOperationException>(() => backend.Swap(1, task));
@@ -113,10 +113,10 @@ public sealed class SwapTests(BackboneFixture fixture)
         }
         finally
         {
-            slot.Exit();
+            lease.Dispose();
         }
 
-        Assert.Null(backend.SlotTask(1));
+        Assert.Null(backend.Slots[1].Task);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Ken.Format.Deltas;
 using Ken.Runtime.Backends;
+using Ken.Runtime.Tasks;
 using Ken.Runtime.Tests.Backbone;
 using Ken.Runtime.Tests.Backends;
 using Ken.Server.Tests.Serving;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Ken.Runtime.Tasks;
 
 using Ken.Runtime.Backends;
 using Ken.Server.Registry;

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
-using Ken.Runtime.Backends;
-
 using Ken.Format.Deltas;
+using Ken.Runtime.Backends;
+using Ken.Runtime.Heads;
+using Ken.Runtime.Tasks;
+using Ken.Runtime.Tokenization;
 
 namespace Ken.Server.Tests.Serving;
 
@@ -18,14 +20,20 @@ public sealed class FakeBackend : IInferenceBackend
     /// <summary>What each bound task reports as its <see cref="BoundTask.ResidentBytes"/>.</summary>
     public const long BoundBytes = 1000;
 
-    private readonly BoundTask?[] _slots;
+    private readonly WeightSlot[] _slots;
     private readonly int[] _running;
+    private readonly FakeTokenizer _tokenizer = new();
     private readonly ConcurrentQueue<WeakReference<BoundTask>> _binds = new();
     private int _swaps;
 
     public FakeBackend(int slots = 2, int maxBatch = 8)
     {
-        _slots = new BoundTask?[slots];
+        _slots = new WeightSlot[slots];
+        for (var i = 0; i < slots; i++)
+        {
+            _slots[i] = new WeightSlot(i);
+        }
+
         _running = new int[slots];
         MaxBatchSize = maxBatch;
     }
@@ -33,6 +41,10 @@ public sealed class FakeBackend : IInferenceBackend
     public string BaseModel => "fake-base";
 
     public int SlotCount => _slots.Length;
+
+    public IReadOnlyList<WeightSlot> Slots => _slots;
+
+    public ITextTokenizer Tokenizer => _tokenizer;
 
     public int MaxBatchSize { get; }
 
@@ -44,6 +56,12 @@ public sealed class FakeBackend : IInferenceBackend
     public ConcurrentQueue<string> Violations { get; } = new();
 
     public ConcurrentQueue<string> RunTexts { get; } = new();
+
+    /// <summary>The texts of every run, in run order.</summary>
+    public ConcurrentQueue<string[]> Batches { get; } = new();
+
+    /// <summary>Counts runs as they start (before they wait on <see cref="Gate"/>).</summary>
+    public CountSignal RunsStarted { get; } = new();
 
     public int Swaps => Volatile.Read(ref _swaps);
 
@@ -60,12 +78,10 @@ public sealed class FakeBackend : IInferenceBackend
             throw new DeltaMismatchException($"tensor 'encoder.layer.0.attention.self.query.weight' has base fingerprint 0000000000000000, but this backbone's is 1111111111111111.");
         }
 
-        var bound = new BoundTask(delta.Metadata, BoundBytes, delta.Metadata.Task);
+        var bound = new FakeTask(new TaskSpec(delta.Metadata, TaskHeads.None));
         _binds.Enqueue(new WeakReference<BoundTask>(bound));
         return bound;
     }
-
-    public BoundTask? SlotTask(int slot) => _slots[slot];
 
     /// <summary>Set by tests to make the start-up check fail.</summary>
     public Exception? CheckFailure { get; set; }
@@ -78,21 +94,38 @@ public sealed class FakeBackend : IInferenceBackend
         }
     }
 
-    public SwapStats Swap(int slot, BoundTask? task)
+    public SwapStats Swap(SlotLease lease, BoundTask? task)
     {
+        ArgumentNullException.ThrowIfNull(lease);
+        var slot = lease.IndexIn(_slots);
         if (Volatile.Read(ref _running[slot]) != 0)
         {
             Violations.Enqueue($"slot {slot} swapped while running");
         }
 
-        _slots[slot] = task;
+        if (task is not null and not FakeTask)
+        {
+            throw new ArgumentException($"task '{task.Name}' was not bound by this backend");
+        }
+
+        lease.Hold(task);
+        lease.CountSwap();
         Interlocked.Increment(ref _swaps);
         return new SwapStats(TimeSpan.FromTicks(10), TimeSpan.FromTicks(10), 1, 1);
     }
 
-    public TaskOutput Run(int slot, BoundTask task, IReadOnlyList<string> texts)
+    public TaskOutput Run(SlotLease lease, BoundTask task, IReadOnlyList<TokenizedText> texts)
     {
+        ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(texts);
+        var slot = lease.IndexIn(_slots);
+        var plain = new string[texts.Count];
+        for (var i = 0; i < plain.Length; i++)
+        {
+            plain[i] = _tokenizer.TextOf(texts[i]);
+        }
+
         if (Interlocked.Exchange(ref _running[slot], 1) != 0)
         {
             Violations.Enqueue($"slot {slot} ran twice at once");
@@ -100,38 +133,41 @@ public sealed class FakeBackend : IInferenceBackend
 
         try
         {
-            if (!ReferenceEquals(_slots[slot], task))
+            if (!ReferenceEquals(_slots[slot].Task, task))
             {
-                Violations.Enqueue($"slot {slot} holds {_slots[slot]?.Name ?? "(base)"} but was run for {task.Name}");
+                Violations.Enqueue($"slot {slot} holds {_slots[slot].Task?.Name ?? "(base)"} but was run for {task.Name}");
                 throw new InvalidOperationException("run with the wrong task");
             }
 
-            if (texts.Count > MaxBatchSize)
+            if (plain.Length > MaxBatchSize)
             {
-                Violations.Enqueue($"batch of {texts.Count} over {MaxBatchSize}");
+                Violations.Enqueue($"batch of {plain.Length} over {MaxBatchSize}");
             }
 
-            MaxObservedBatch = Math.Max(MaxObservedBatch, texts.Count);
+            MaxObservedBatch = Math.Max(MaxObservedBatch, plain.Length);
+            Batches.Enqueue(plain);
+            RunsStarted.Increment();
             Gate.Wait(TimeSpan.FromSeconds(30));
-            foreach (var text in texts)
+            lease.CountRun();
+            foreach (var text in plain)
             {
                 RunTexts.Enqueue(text);
             }
 
-            var truncated = new bool[texts.Count];
+            var truncated = new bool[plain.Length];
             if (task.Kind == TaskKind.Embedding)
             {
-                var vectors = new List<float[]>(texts.Count);
-                foreach (var text in texts)
+                var vectors = new List<float[]>(plain.Length);
+                foreach (var text in plain)
                 {
                     vectors.Add(ExpectedEmbedding(task.Name, text));
                 }
 
-                return new TaskOutput(vectors, null, truncated, texts.Count);
+                return new TaskOutput(vectors, null, truncated, plain.Length);
             }
 
-            var results = new List<ClassificationResult>(texts.Count);
-            foreach (var text in texts)
+            var results = new List<ClassificationResult>(plain.Length);
+            foreach (var text in plain)
             {
                 var scores = ExpectedScores(task.Name, text, task.Labels.Count);
                 var best = 0;
@@ -146,7 +182,7 @@ public sealed class FakeBackend : IInferenceBackend
                 results.Add(new ClassificationResult(best, task.Labels[best], scores[best], scores));
             }
 
-            return new TaskOutput(null, results, truncated, texts.Count);
+            return new TaskOutput(null, results, truncated, plain.Length);
         }
         finally
         {
@@ -187,6 +223,8 @@ public sealed class FakeBackend : IInferenceBackend
     }
 
     public void Dispose() => Gate.Dispose();
+
+    private sealed class FakeTask(TaskSpec spec) : BoundTask(spec, BoundBytes);
 
     private static ulong Hash(string task, string text)
     {

@@ -90,7 +90,7 @@ public sealed class InferenceEndToEndTests
 
         backend.Gate.Reset();
         var blocker = server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "blocker" } }, cancellationToken: Ct).ResponseAsync;
-        await WaitUntil(() => server.Backend.MaxObservedBatch > 0);
+        await backend.RunsStarted.WhenAtLeast(1);
 
         var late = await Assert.ThrowsAsync<RpcException>(() => server.Inference.EmbedAsync(
             new EmbedRequest { Task = "b", Texts = { "too late" } }, deadline: DateTime.UtcNow.AddMilliseconds(300), cancellationToken: Ct).ResponseAsync);
@@ -113,12 +113,13 @@ public sealed class InferenceEndToEndTests
         var health = new Health.HealthClient(server.Channel);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest(), cancellationToken: Ct)).Status);
 
+        var depth = server.WatchQueueDepth();
         backend.Gate.Reset();
         var running = server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "r" } }, cancellationToken: Ct).ResponseAsync;
-        await WaitUntil(() => backend.MaxObservedBatch > 0);
+        await backend.RunsStarted.WhenAtLeast(1);
         var queued1 = server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "q1" } }, cancellationToken: Ct).ResponseAsync;
         var queued2 = server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "q2" } }, cancellationToken: Ct).ResponseAsync;
-        await Task.Delay(200, Ct);
+        await depth.WhenAtLeast(2);
 
         var shed = await Assert.ThrowsAsync<RpcException>(() => server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "x" } }, cancellationToken: Ct).ResponseAsync);
         Assert.Equal(StatusCode.ResourceExhausted, shed.StatusCode);
@@ -127,6 +128,7 @@ public sealed class InferenceEndToEndTests
 
         backend.Gate.Set();
         await Task.WhenAll(running, queued1, queued2);
+        Assert.Equal(3, backend.RunsStarted.Value);
     }
 
     [Fact]
@@ -179,11 +181,11 @@ public sealed class InferenceEndToEndTests
 
         backend.Gate.Reset();
         var inFlight = server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "in flight" } }, cancellationToken: Ct).ResponseAsync;
-        await WaitUntil(() => backend.MaxObservedBatch > 0);
+        await backend.RunsStarted.WhenAtLeast(1);
 
         var stopping = server.StopAsync();
-        // Stopping has begun (admission closed) but cannot finish while the request runs.
-        await Task.Delay(200, Ct);
+        // Stopping has begun (admission closed) but cannot finish while the request runs (the gate holds it).
+        await server.Scheduler.AdmissionClosed.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.False(stopping.IsCompleted);
         var refused = await Assert.ThrowsAsync<RpcException>(() => server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "new" } }, cancellationToken: Ct).ResponseAsync);
         Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
@@ -200,16 +202,6 @@ public sealed class InferenceEndToEndTests
         var error = await Assert.ThrowsAsync<RpcException>(call);
         Assert.Equal(expected, error.StatusCode);
         Assert.Contains(messagePart, error.Status.Detail, StringComparison.Ordinal);
-    }
-
-    internal static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++)
-        {
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
-
-        Assert.True(condition(), "timed out waiting for the server");
     }
 
     private static void AssertClassification(string task, string text, Classification result)

@@ -34,16 +34,18 @@ public sealed class RegistryEndToEndTests
         Assert.Equal(FakeBackend.ExpectedScores("fresh", "x", 3), first.Results[0].Scores.Select(s => s.Score));
 
         // Hold the only slot, queue a request for "fresh", then unregister it.
+        var depth = server.WatchQueueDepth();
         backend.Gate.Reset();
         var blocker = server.Inference.EmbedAsync(new EmbedRequest { Task = "busy", Texts = { "b" } }, cancellationToken: Ct).ResponseAsync;
-        await InferenceEndToEndTests.WaitUntil(() => backend.RunTexts.IsEmpty && backend.MaxObservedBatch > 0 || backend.Swaps >= 2);
+        await backend.RunsStarted.WhenAtLeast(2);
         var registry = server.Services.GetRequiredService<TaskRegistry>();
         var freshEntry = registry.Get("fresh");
         Assert.Equal(1, freshEntry.RequestCount);
         var admitted = server.Inference.ClassifyAsync(new ClassifyRequest { Task = "fresh", Texts = { "admitted" } }, cancellationToken: Ct).ResponseAsync;
 
-        // Unregister only once the registry admitted the request; the busy slot keeps it waiting.
-        await InferenceEndToEndTests.WaitUntil(() => freshEntry.RequestCount == 2);
+        // Unregister only once the request is admitted and queued; the busy slot keeps it waiting.
+        await depth.WhenAtLeast(1);
+        Assert.Equal(2, freshEntry.RequestCount);
         Assert.False(admitted.IsCompleted);
         await server.Registry.UnregisterTaskAsync(new UnregisterTaskRequest { Name = "fresh" }, TestServer.AdminHeaders, cancellationToken: Ct);
         Assert.True(freshEntry.Retired);

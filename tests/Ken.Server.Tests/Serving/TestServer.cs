@@ -6,6 +6,7 @@ using Grpc.Net.Client;
 
 using Ken.Format.Deltas;
 using Ken.Server.Hosting;
+using Ken.Server.Scheduling;
 using Ken.V1;
 
 using TaskKind = Ken.Format.Deltas.TaskKind;
@@ -48,6 +49,17 @@ internal sealed class TestServer : IAsyncDisposable
 
     /// <summary>The host's services (e.g. its <see cref="IInferenceBackend"/>).</summary>
     public IServiceProvider Services => _app.Services;
+
+    public SlotScheduler Scheduler => _app.Services.GetRequiredService<SlotScheduler>();
+
+    /// <summary>Follows the number of queued requests, so a test can await "N requests are waiting".</summary>
+    public CountSignal WatchQueueDepth()
+    {
+        var depth = new CountSignal();
+        Scheduler.QueueDepthChanged += depth.Set;
+        depth.Set(Scheduler.QueueDepth);
+        return depth;
+    }
 
     public GrpcChannel Channel { get; }
 

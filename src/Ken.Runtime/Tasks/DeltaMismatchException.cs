@@ -1,6 +1,6 @@
 using Ken.Format;
 
-namespace Ken.Runtime.Backends;
+namespace Ken.Runtime.Tasks;
 
 /// <summary>
 /// A delta that was built for another base model (fingerprint, tensor name or shape differs);

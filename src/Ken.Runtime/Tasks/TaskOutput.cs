@@ -1,4 +1,6 @@
-namespace Ken.Runtime.Backends;
+using Ken.Runtime.Heads;
+
+namespace Ken.Runtime.Tasks;
 
 /// <summary>
 /// The result of one batch for one task: per text, an embedding (embedding tasks) or a

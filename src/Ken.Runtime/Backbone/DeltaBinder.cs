@@ -2,11 +2,11 @@ using System.Globalization;
 using System.Numerics.Tensors;
 using Ken.Format;
 using Ken.Format.Deltas;
-using Ken.Runtime.Backbone;
-using Ken.Runtime.Backends;
 using Ken.Runtime.Heads;
+using Ken.Runtime.Patching;
+using Ken.Runtime.Tasks;
 
-namespace Ken.Runtime.Patching;
+namespace Ken.Runtime.Backbone;
 
 /// <summary>
 /// Validates a delta against the backbone and converts it once into physical patches, so that every
@@ -23,18 +23,16 @@ internal sealed class DeltaBinder
     private readonly int _hiddenSize;
     private readonly bool _graphHasPooler;
     private readonly string _baseName;
-    private readonly object _owner;
 
-    public DeltaBinder(IReadOnlyDictionary<string, BackboneTensor> tensors, int hiddenSize, bool graphHasPooler, string baseName, object owner)
+    public DeltaBinder(IReadOnlyDictionary<string, BackboneTensor> tensors, int hiddenSize, bool graphHasPooler, string baseName)
     {
         _tensors = tensors;
         _hiddenSize = hiddenSize;
         _graphHasPooler = graphHasPooler;
         _baseName = baseName;
-        _owner = owner;
     }
 
-    public BoundTask Bind(KenDelta delta)
+    public BoundDelta Bind(KenDelta delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
         var task = delta.Metadata.Task;
@@ -62,23 +60,22 @@ internal sealed class DeltaBinder
         var classifier = BindClassifier(delta.Metadata, heads);
 
         var patches = new PhysicalPatch[targets.Length];
-        long resident = 0;
         for (var i = 0; i < targets.Length; i++)
         {
             patches[i] = ToPhysical(delta.PatchedTensors[i], targets[i]);
-            resident += patches[i].ResidentBytes;
         }
 
+        long headBytes = 0;
         foreach (var head in heads.Values)
         {
-            resident += head.Data.LongLength * sizeof(float);
+            headBytes += head.Data.LongLength * sizeof(float);
         }
 
         // Largest first: the parallel patcher then never ends waiting on one big tensor started last.
         Array.Sort(patches, static (a, b) => b.ElementCount.CompareTo(a.ElementCount));
         var usesGraphPooler = delta.Metadata.Pooling == PoolingMode.Pooler && pooler is null;
-        var state = new PreparedTask(_owner, patches, pooler, classifier, usesGraphPooler);
-        return new BoundTask(delta.Metadata, resident, state);
+        var spec = new TaskSpec(delta.Metadata, new TaskHeads(pooler, classifier, usesGraphPooler));
+        return new BoundDelta(spec, new PatchSet(patches), headBytes);
     }
 
     private BackboneTensor Validate(string task, PatchedTensor patched, HashSet<string> seen)
