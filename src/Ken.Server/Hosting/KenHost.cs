@@ -80,7 +80,9 @@ public static class KenHost
             .WithMetrics(metrics => metrics
                 .AddMeter(KenTelemetry.Name)
                 .AddAspNetCoreInstrumentation()
-                .AddPrometheusExporter())
+                // No scrape cache: the exporter's default serves a scrape up to 300 ms old, so a reader that
+                // scrapes before and right after a short run (ken bench) saw no change at all.
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing => tracing
                 .AddSource(KenTelemetry.Name)
                 .AddAspNetCoreInstrumentation());
