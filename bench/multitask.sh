@@ -8,6 +8,7 @@
 #   KEEPS="0.05 0.1 0.2 0.3" (arctic-xs deltas)  SLOTS=2  BASE_PORT=5700  START_TIMEOUT=180
 #   CLASSIFIERS=../shared/fixtures/classifiers (spam and sotu-party are added when present)
 #   HOST_DELTA_BUDGET=8GB (every mode keeps all bound tasks in host memory, so resident is a true upper bound)
+#   MODES="patch reload resident" (a subset runs only those servers; patch always adds the single-task run)
 # A mode whose server does not start (or fails mid-run) is recorded in the table, not fatal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,13 +98,13 @@ run_mode() { # mode index
 }
 
 i=0
-for mode in patch reload resident; do run_mode "$mode" "$i" || rows+=("$mode|script error||"); i=$((i + 1)); done
+for mode in ${MODES:-patch reload resident}; do run_mode "$mode" "$i" || rows+=("$mode|script error||"); i=$((i + 1)); done
 
 {
   echo "## Many tasks on one backbone ($(date -u +%Y-%m-%d))"
   echo
   echo "$tasks tasks over ${#deltas[@]} deltas, Zipf $zipf, closed loop, concurrency $concurrency, batch $batch, ${duration}s after ${warmup}s warm-up, $slots slots, $(nproc) CPU cores."
-  echo "Command: \`TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration BATCH=$batch SLOTS=$slots bench/multitask.sh\`"
+  echo "Command: \`MODES=\"${MODES:-patch reload resident}\" TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration BATCH=$batch SLOTS=$slots bench/multitask.sh\`"
   echo
   echo "| run | status | req/s | texts/s | p50 ms | p99 ms | errors | swaps/s | slot hit rate | server peak RSS |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
