@@ -9,8 +9,11 @@ namespace Ken.Server.Tests.Serving;
 
 /// <summary>
 /// <c>/metrics</c> scraped over HTTP and parsed. Servers in other tests of this process publish through
-/// meters of the same name, so every series checked here belongs to a task name no other test uses.
+/// meters of the same name, which the exporter of every server in the process listens to: every series
+/// checked here belongs to a task name no other test uses, and the class runs alone, because a server
+/// that another test disposes mid-scrape takes its same-named instruments out of the shared streams.
 /// </summary>
+[Collection(nameof(MetricsEndToEndTests))]
 public sealed class MetricsEndToEndTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -26,8 +29,6 @@ public sealed class MetricsEndToEndTests
         using var http = new HttpClient();
 
         var before = await ScrapeAsync(http, server);
-        Assert.Equal("counter", before.TypeOf("ken_requests_total"));
-        Assert.Equal("histogram", before.TypeOf("ken_request_duration_seconds"));
         Assert.Equal(0, Requests(before, task, "OK"));
         Assert.Equal(0, Requests(before, missing, "NOT_FOUND"));
 
@@ -48,6 +49,8 @@ public sealed class MetricsEndToEndTests
 
         // Statuses of one task are separate series, and the histogram counts both.
         var last = await ScrapeAsync(http, server);
+        Assert.Equal("counter", last.TypeOf("ken_requests_total"));
+        Assert.Equal("histogram", last.TypeOf("ken_request_duration_seconds"));
         Assert.Equal(2, last.Value("ken_request_duration_seconds_count", ("task", missing)));
         Assert.Equal(2, last.Value("ken_request_duration_seconds_bucket", ("task", task), ("le", "+Inf")));
     }
@@ -75,3 +78,7 @@ public sealed class MetricsEndToEndTests
     private static async Task<PrometheusText> ScrapeAsync(HttpClient http, TestServer server) =>
         PrometheusText.Parse(await http.GetStringAsync(new Uri(server.MetricsAddress + "/metrics"), Ct));
 }
+
+/// <summary>Runs <see cref="MetricsEndToEndTests"/> with no other test class at the same time.</summary>
+[CollectionDefinition(nameof(MetricsEndToEndTests), DisableParallelization = true)]
+public sealed class MetricsEndToEndRunsAlone;

@@ -122,12 +122,12 @@ internal sealed class TestServer : IAsyncDisposable
     public async Task<TaskInfo> RegisterAsync(string name, byte[] bytes, bool overwrite = false, string? sha = null, ulong? size = null, Metadata? headers = null, int chunkSize = 100, bool pin = false)
     {
         using var call = Registry.RegisterTask(headers ?? AdminHeaders, cancellationToken: TestContext.Current.CancellationToken);
-        await call.RequestStream.WriteAsync(new RegisterTaskRequest
-        {
-            Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, Pin = pin, SizeBytes = size ?? (ulong)bytes.Length, Sha256 = sha ?? TestDeltas.Sha256(bytes) },
-        });
         try
         {
+            await call.RequestStream.WriteAsync(new RegisterTaskRequest
+            {
+                Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, Pin = pin, SizeBytes = size ?? (ulong)bytes.Length, Sha256 = sha ?? TestDeltas.Sha256(bytes) },
+            });
             for (var offset = 0; offset < bytes.Length; offset += chunkSize)
             {
                 await call.RequestStream.WriteAsync(new RegisterTaskRequest { Chunk = ByteString.CopyFrom(bytes, offset, Math.Min(chunkSize, bytes.Length - offset)) });
@@ -137,8 +137,9 @@ internal sealed class TestServer : IAsyncDisposable
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException)
         {
-            // The server may refuse right after the header (ALREADY_EXISTS); the failed write then only
-            // says "cancelled", so its reply carries the status under test.
+            // The server may refuse as soon as the call starts (a wrong admin token) or right after the
+            // header (ALREADY_EXISTS); the failed write then only says "cancelled", so its reply carries
+            // the status under test.
             await call.ResponseAsync;
             throw;
         }
