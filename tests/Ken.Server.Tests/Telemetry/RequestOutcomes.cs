@@ -60,7 +60,7 @@ internal sealed class RequestOutcomes : IDisposable
 
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((task, status, done));
-            return done.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            return WaitAsync(done.Task, task, status);
         }
     }
 
@@ -74,6 +74,18 @@ internal sealed class RequestOutcomes : IDisposable
     }
 
     public void Dispose() => _listener.Dispose();
+
+    private async Task WaitAsync(Task done, string task, string status)
+    {
+        try
+        {
+            await done.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the server recorded no {status} request for {task} within 30 s; it recorded [{string.Join(", ", StatusesOf(task))}].");
+        }
+    }
 
     private void Record(string task, string status)
     {
