@@ -1,11 +1,27 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
+using Ken.Format;
+using Ken.Runtime.Tasks;
+using Ken.Server.Registry;
+using Ken.Server.Scheduling;
+using Ken.Server.Security;
+using Ken.Server.Telemetry;
+
 namespace Ken.Server.Api;
 
-/// <summary>Turns exceptions from any service into the statuses of <see cref="RpcErrors"/> and logs unexpected ones.</summary>
+/// <summary>
+/// The one place where exceptions become gRPC statuses, for every service: services and the other
+/// interceptors throw domain exceptions, and every status message says what to do next. Unexpected
+/// exceptions are logged here and reach the client as INTERNAL without their details.
+/// </summary>
 public sealed class ErrorMappingInterceptor : Interceptor
 {
+    private const string DeadlineMessage = "the request's deadline passed before it could run; retry with a longer deadline or when the server is less busy.";
+    private const string CancelledMessage = "the request was cancelled by the client.";
+    private const string InternalMessage = "internal server error; the server log has details. Retry, and report it if it persists.";
+    private const string MismatchAdvice = " This delta was built for another base model; rebuild it with `ken prune` against the model this server runs.";
+
     private readonly ILogger<ErrorMappingInterceptor> _logger;
 
     public ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) => _logger = logger;
@@ -34,14 +50,36 @@ public sealed class ErrorMappingInterceptor : Interceptor
         }
     }
 
+    /// <summary>The status for <paramref name="exception"/> thrown while serving <paramref name="context"/>'s call.</summary>
+    internal static Status StatusOf(Exception exception, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ArgumentNullException.ThrowIfNull(context);
+        return exception switch
+        {
+            RpcException rpc => rpc.Status,
+            AdminTokenMissingException e => new Status(StatusCode.Unauthenticated, e.Message),
+            AdminTokenRejectedException e => new Status(StatusCode.PermissionDenied, e.Message),
+            TaskNotFoundException e => new Status(StatusCode.NotFound, e.Message),
+            TaskExistsException e => new Status(StatusCode.AlreadyExists, e.Message),
+            DeltaMismatchException e => new Status(StatusCode.FailedPrecondition, e.Message + MismatchAdvice),
+            KenException e => new Status(StatusCode.InvalidArgument, e.Message),
+            ServerOverloadedException e => new Status(StatusCode.ResourceExhausted, e.Message),
+            ServerShuttingDownException e => new Status(StatusCode.Unavailable, e.Message),
+            OperationCanceledException when context.Deadline <= DateTime.UtcNow => new Status(StatusCode.DeadlineExceeded, DeadlineMessage),
+            OperationCanceledException => new Status(StatusCode.Cancelled, CancelledMessage),
+            _ => new Status(StatusCode.Internal, InternalMessage),
+        };
+    }
+
     private RpcException Map(Exception ex, ServerCallContext context)
     {
-        var mapped = RpcErrors.Map(ex, context);
-        if (mapped.StatusCode == StatusCode.Internal)
+        var status = StatusOf(ex, context);
+        if (status.StatusCode == StatusCode.Internal)
         {
-            _logger.LogError(ex, "Unexpected error in {Method}", context.Method);
+            _logger.UnexpectedError(ex, context.Method);
         }
 
-        return mapped;
+        return new RpcException(status);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ken.Runtime.Heads;
 using Ken.Runtime.Tasks;
 
@@ -9,27 +8,28 @@ using Ken.Format.Deltas;
 using Ken.Server.Api.Validation;
 using Ken.Server.Registry;
 using Ken.Server.Scheduling;
-using Ken.Server.Telemetry;
 using Ken.V1;
 
 using TaskKind = Ken.Format.Deltas.TaskKind;
 
 namespace Ken.Server.Api;
 
-/// <summary>The <c>ken.v1.Inference</c> service: validates, admits, queues and converts; the scheduler does the work.</summary>
+/// <summary>
+/// The <c>ken.v1.Inference</c> service: validates, admits, submits and converts; the scheduler does the
+/// work. It throws domain exceptions; <see cref="ErrorMappingInterceptor"/> turns them into statuses and
+/// <see cref="Telemetry.RequestTelemetryInterceptor"/> records the span and metrics.
+/// </summary>
 public sealed class InferenceService : Inference.InferenceBase
 {
     private readonly TaskRegistry _registry;
     private readonly SlotScheduler _scheduler;
     private readonly InferenceRequestValidator _validator;
-    private readonly KenMetrics _metrics;
 
-    public InferenceService(TaskRegistry registry, SlotScheduler scheduler, InferenceRequestValidator validator, KenMetrics metrics)
+    public InferenceService(TaskRegistry registry, SlotScheduler scheduler, InferenceRequestValidator validator)
     {
         _registry = registry;
         _scheduler = scheduler;
         _validator = validator;
-        _metrics = metrics;
     }
 
     public override async Task<ClassifyResponse> Classify(ClassifyRequest request, ServerCallContext context)
@@ -64,23 +64,14 @@ public sealed class InferenceService : Inference.InferenceBase
 
     private async Task<(TaskOutput Output, IReadOnlyList<string> Labels)> RunAsync(string task, Google.Protobuf.Collections.RepeatedField<string> texts, TaskKind kind, ServerCallContext context)
     {
-        var started = Stopwatch.GetTimestamp();
-        using var activity = KenTelemetry.ActivitySource.StartActivity("ken.request", ActivityKind.Internal);
-        activity?.SetTag("ken.task", task);
-        activity?.SetTag("ken.texts", texts.Count);
-        var metricTask = TaskName.IsValid(task) ? task : "(invalid)";
-        var status = StatusCode.OK;
-        TaskEntry? entry = null;
+        TaskName.Validate(task);
+        _validator.Validate(texts);
+        var entry = _registry.Admit(task);
         try
         {
-            TaskName.Validate(task);
-            _validator.Validate(texts);
-            entry = _registry.Admit(task);
             if (entry.Kind != kind)
             {
-                var call = kind == TaskKind.Classification ? "Classify" : "Embed";
-                var right = entry.Kind == TaskKind.Classification ? "Classify" : "Embed";
-                throw new KenException($"task \"{task}\" is a {KenDeltaMetadata.ToText(entry.Kind)} task, so {call} cannot serve it; call {right} instead.");
+                throw WrongKind(task, entry.Kind, kind);
             }
 
             var deadline = context.Deadline == DateTime.MaxValue ? (DateTime?)null : context.Deadline;
@@ -92,22 +83,17 @@ public sealed class InferenceService : Inference.InferenceBase
             var output = await _scheduler.SubmitAsync(entry, texts, deadline, context.CancellationToken).WaitAsync(context.CancellationToken);
             return (output, entry.Metadata.Labels);
         }
-        catch (Exception ex)
-        {
-            var mapped = RpcErrors.Map(ex, context);
-            status = mapped.StatusCode;
-            activity?.SetStatus(ActivityStatusCode.Error, mapped.Status.Detail);
-            throw mapped;
-        }
         finally
         {
-            if (entry is not null)
-            {
-                _registry.Release(entry);
-            }
-
-            _metrics.Request(metricTask, StatusName(status), Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _registry.Release(entry);
         }
+    }
+
+    private static KenException WrongKind(string task, TaskKind actual, TaskKind called)
+    {
+        var call = called == TaskKind.Classification ? "Classify" : "Embed";
+        var right = actual == TaskKind.Classification ? "Classify" : "Embed";
+        return new KenException($"task \"{task}\" is a {KenDeltaMetadata.ToText(actual)} task, so {call} cannot serve it; call {right} instead.");
     }
 
     private static Classification ToMessage(ClassificationResult result, IReadOnlyList<string> labels, bool truncated, int topK)
@@ -146,17 +132,4 @@ public sealed class InferenceService : Inference.InferenceBase
 
     private static string LabelOf(IReadOnlyList<string> labels, int index) =>
         index < labels.Count ? labels[index] : index.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string StatusName(StatusCode status) => status switch
-    {
-        StatusCode.OK => "OK",
-        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
-        StatusCode.NotFound => "NOT_FOUND",
-        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
-        StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
-        StatusCode.Unavailable => "UNAVAILABLE",
-        StatusCode.Cancelled => "CANCELLED",
-        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
-        _ => "INTERNAL",
-    };
 }

@@ -69,6 +69,9 @@ public static class KenHost
             grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = false;
+            // First added runs outermost: telemetry sees the status the error mapping produced, and the
+            // mapping also covers the admin token check.
+            grpc.Interceptors.Add<RequestTelemetryInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.Interceptors.Add<AdminTokenInterceptor>();
         });

@@ -1,6 +1,7 @@
 using Ken.Runtime.Backends;
 using Ken.Server.Registry;
 using Ken.Server.Scheduling;
+using Ken.Server.Telemetry;
 
 namespace Ken.Server.Hosting;
 
@@ -35,7 +36,8 @@ public sealed class KenHostedService : IHostedService
         // a plain text fails start-up instead of reporting SERVING.
         var checkStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         _backend.CheckSlots();
-        _logger.LogInformation("Backbone checked on {Slots} slots in {Ms:F0} ms", _backend.SlotCount, System.Diagnostics.Stopwatch.GetElapsedTime(checkStarted).TotalMilliseconds);
+        var checkMs = System.Diagnostics.Stopwatch.GetElapsedTime(checkStarted).TotalMilliseconds;
+        _logger.BackboneChecked(_backend.SlotCount, checkMs);
         _registry.LoadAll();
         _scheduler.Start();
         _lifetime.ApplicationStopping.Register(() =>
@@ -43,13 +45,13 @@ public sealed class KenHostedService : IHostedService
             // Before Kestrel stops: health turns NOT_SERVING and new requests get UNAVAILABLE, so balancers move on.
             _state.MarkStopping();
             _scheduler.StopAdmitting();
-            _logger.LogInformation("Shutting down: no longer admitting requests, draining {Queued} queued", _scheduler.QueueDepth);
+            _logger.ShuttingDown(_scheduler.QueueDepth);
         });
         _state.MarkReady();
-        _logger.LogInformation(
-            "Ken server ready: model {Model}, swap mode {Mode}, {Slots} slots, {Tasks} tasks, data dir {DataDir}",
+        var mode = _options.SwapMode.ToString().ToLowerInvariant();
+        _logger.ServerReady(
             _registry.BaseModel,
-            _options.SwapMode.ToString().ToLowerInvariant(),
+            mode,
             _scheduler.SlotCount,
             _registry.Count,
             _options.DataDir);
@@ -63,6 +65,6 @@ public sealed class KenHostedService : IHostedService
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_options.ShutdownTimeoutSeconds));
         await _scheduler.DrainAsync(timeout.Token);
-        _logger.LogInformation("Drained; stopped");
+        _logger.Stopped();
     }
 }

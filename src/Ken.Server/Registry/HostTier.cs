@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Ken.Runtime.Tasks;
 
 using Ken.Runtime.Backends;
+using Ken.Server.Telemetry;
 
 namespace Ken.Server.Registry;
 
@@ -213,7 +214,7 @@ internal sealed class HostTier
             }
 
             Detach(victim);
-            _logger.LogDebug("Evicted task {Task} from host memory (budget {Budget} bytes)", victim.Name, _budget);
+            _logger.TaskEvicted(victim.Name, _budget);
         }
     }
 }

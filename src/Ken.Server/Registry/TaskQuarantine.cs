@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ken.Server.Telemetry;
 
 namespace Ken.Server.Registry;
 
@@ -25,11 +26,11 @@ internal sealed class TaskQuarantine
             var target = Path.Combine(_folder, Path.GetFileName(path) + "." + DateTime.UtcNow.ToString("yyyyMMddTHHmmssfffZ", CultureInfo.InvariantCulture));
             File.Move(path, target);
             PinMarker.Remove(path);
-            _logger.LogError("Quarantined {Path} to {Target}: {Reason}. Fix or rebuild the file and register it again.", path, target, reason);
+            _logger.TaskQuarantined(path, target, reason);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _logger.LogError("Could not load {Path} ({Reason}) nor move it to {Quarantine} ({Error}); it is skipped. Remove it by hand.", path, reason, _folder, ex.Message);
+            _logger.QuarantineFailed(path, reason, _folder, ex.Message);
         }
     }
 }

@@ -2,6 +2,7 @@ using Ken.Format;
 using Ken.Format.Deltas;
 using Ken.Runtime.Backends;
 using Ken.Runtime.Tasks;
+using Ken.Server.Telemetry;
 
 namespace Ken.Server.Registry;
 
@@ -60,7 +61,8 @@ public sealed class TaskRegistry : ISlotHoldings
                     _host.Add(entry, bound);
                 }
 
-                _logger.LogInformation("Loaded task {Task} ({Kind}, {Bytes} bytes) from {Path}", name, KenDeltaMetadata.ToText(entry.Kind), entry.FileBytes, path);
+                var kind = KenDeltaMetadata.ToText(entry.Kind);
+                _logger.TaskLoaded(name, kind, entry.FileBytes, path);
             }
             catch (Exception ex) when (ex is KenException or IOException or UnauthorizedAccessException or InvalidDataException)
             {
@@ -68,7 +70,7 @@ public sealed class TaskRegistry : ISlotHoldings
             }
         }
 
-        _logger.LogInformation("Registry at {Folder}: {Count} tasks", _store.Folder, Count);
+        _logger.RegistryLoaded(_store.Folder, Count);
     }
 
     public int Count
@@ -197,7 +199,8 @@ public sealed class TaskRegistry : ISlotHoldings
             _host.Add(entry, bound);
         }
 
-        _logger.LogInformation("Registered task {Task} ({Kind}, {Bytes} bytes, pinned {Pinned}){Replaced}", upload.Name, KenDeltaMetadata.ToText(entry.Kind), received, upload.Pin, previous is null ? string.Empty : ", replacing the previous version");
+        var kind = KenDeltaMetadata.ToText(entry.Kind);
+        _logger.TaskRegistered(upload.Name, kind, received, upload.Pin, previous is not null);
         return entry;
     }
 
@@ -232,7 +235,7 @@ public sealed class TaskRegistry : ISlotHoldings
             }
         }
 
-        _logger.LogInformation("Unregistered task {Task}", name);
+        _logger.TaskUnregistered(name);
         return entry;
     }
 

@@ -138,7 +138,7 @@ public sealed class SlotScheduler : IDisposable
         }
         catch (OperationCanceledException)
         {
-            _logger.LogWarning("Shutdown timeout: {Queued} queued requests did not finish", _queues.Depth);
+            _logger.ShutdownTimedOut(_queues.Depth);
         }
     }
 

@@ -104,7 +104,7 @@ internal sealed class SlotWorker
             catch (Exception ex)
             {
                 // A failed swap or run fails the requests it concerned, never the worker.
-                _logger.LogError(ex, "Slot {Slot} failed serving task {Task}", _slot.Index, queue.Entry.Name);
+                _logger.SlotFailed(ex, _slot.Index, queue.Entry.Name);
                 batch ??= _collector.Collect(queue);
                 foreach (var work in batch)
                 {
@@ -202,7 +202,7 @@ internal sealed class SlotWorker
         _metrics.Swap(entry.Name, seconds);
         activity?.SetTag("ken.values_restored", stats.ValuesRestored);
         activity?.SetTag("ken.values_applied", stats.ValuesApplied);
-        _logger.LogDebug("Slot {Slot} swapped to {Task} in {Ms:F2} ms", _slot.Index, entry.Name, seconds * 1000);
+        _logger.SlotSwapped(_slot.Index, entry.Name, seconds * 1000);
         return bound;
     }
 

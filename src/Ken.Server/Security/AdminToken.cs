@@ -3,6 +3,7 @@ using System.Text;
 
 using Ken.Format;
 using Ken.Server.Hosting;
+using Ken.Server.Telemetry;
 
 namespace Ken.Server.Security;
 
@@ -19,7 +20,7 @@ public sealed class AdminToken
         ArgumentNullException.ThrowIfNull(options);
         if (options.AdminToken is { } configured)
         {
-            logger.LogInformation("Registry calls need the configured admin token (--admin-token)");
+            logger.AdminTokenConfigured();
             return new AdminToken(configured);
         }
 
@@ -33,7 +34,7 @@ public sealed class AdminToken
                 if (existing.Length >= 32)
                 {
                     RestrictMode(path);
-                    logger.LogInformation("Registry calls need the admin token in {Path}", path);
+                    logger.AdminTokenFromFile(path);
                     return new AdminToken(existing);
                 }
             }
@@ -56,7 +57,7 @@ public sealed class AdminToken
 
             File.Move(temp, path, overwrite: true);
             RestrictMode(path);
-            logger.LogInformation("Created an admin token for registry calls in {Path} (mode 0600); the ken CLI reads it for local servers", path);
+            logger.AdminTokenCreated(path);
             return new AdminToken(token);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

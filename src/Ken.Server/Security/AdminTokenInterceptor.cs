@@ -3,7 +3,11 @@ using Grpc.Core.Interceptors;
 
 namespace Ken.Server.Security;
 
-/// <summary>Requires <c>authorization: Bearer &lt;admin token&gt;</c> on every Registry call.</summary>
+/// <summary>
+/// Requires <c>authorization: Bearer &lt;admin token&gt;</c> on every Registry call; throws
+/// <see cref="AdminTokenMissingException"/> or <see cref="AdminTokenRejectedException"/>, which
+/// <see cref="Api.ErrorMappingInterceptor"/> (registered outside this one) turns into statuses.
+/// </summary>
 public sealed class AdminTokenInterceptor : Interceptor
 {
     private const string RegistryPrefix = "/ken.v1.Registry/";
@@ -34,12 +38,12 @@ public sealed class AdminTokenInterceptor : Interceptor
         var header = context.RequestHeaders.GetValue("authorization");
         if (string.IsNullOrEmpty(header))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "registry calls need an admin token: send 'authorization: Bearer <token>' (the token is in <data-dir>/admin.token or set with --admin-token)."));
+            throw new AdminTokenMissingException();
         }
 
         if (!header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) || !_token.Matches(header[Scheme.Length..].Trim()))
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "the admin token is wrong; use the token in the server's <data-dir>/admin.token or the one it was started with (--admin-token)."));
+            throw new AdminTokenRejectedException();
         }
     }
 }

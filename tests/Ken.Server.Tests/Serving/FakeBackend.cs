@@ -83,6 +83,9 @@ public sealed class FakeBackend : IInferenceBackend
         return bound;
     }
 
+    /// <summary>Set by tests to make every run fail with this exception (an unexpected backend fault).</summary>
+    public Exception? RunFailure { get; set; }
+
     /// <summary>Set by tests to make the start-up check fail.</summary>
     public Exception? CheckFailure { get; set; }
 
@@ -119,6 +122,11 @@ public sealed class FakeBackend : IInferenceBackend
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(texts);
+        if (RunFailure is { } failure)
+        {
+            throw failure;
+        }
+
         var slot = lease.IndexIn(_slots);
         var plain = new string[texts.Count];
         for (var i = 0; i < plain.Length; i++)

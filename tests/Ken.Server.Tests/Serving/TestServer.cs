@@ -72,13 +72,17 @@ internal sealed class TestServer : IAsyncDisposable
     public static string NewDataDir() => Directory.CreateTempSubdirectory("ken-server-test-").FullName;
 
     public static Task<TestServer> StartAsync(FakeBackend backend, string? dataDir = null, bool withToken = true, params string[] extraArgs) =>
-        StartCoreAsync(backend, dataDir, withToken, extraArgs, TestContext.Current.CancellationToken);
+        StartCoreAsync(backend, dataDir, withToken, extraArgs, null, TestContext.Current.CancellationToken);
+
+    /// <summary>Starts the server with <paramref name="configureServices"/> applied to its services (e.g. an extra logger provider).</summary>
+    public static Task<TestServer> StartAsync(FakeBackend backend, string dataDir, Action<IServiceCollection> configureServices) =>
+        StartCoreAsync(backend, dataDir, true, [], configureServices, TestContext.Current.CancellationToken);
 
     /// <summary>Starts the server with the backend <see cref="BackendFactory"/> builds from <paramref name="extraArgs"/> (e.g. <c>--swap-mode</c>).</summary>
     public static Task<TestServer> StartRealAsync(string dataDir, CancellationToken cancellationToken, params string[] extraArgs) =>
-        StartCoreAsync(null, dataDir, true, extraArgs, cancellationToken);
+        StartCoreAsync(null, dataDir, true, extraArgs, null, cancellationToken);
 
-    private static async Task<TestServer> StartCoreAsync(FakeBackend? backend, string? dataDir, bool withToken, string[] extraArgs, CancellationToken cancellationToken)
+    private static async Task<TestServer> StartCoreAsync(FakeBackend? backend, string? dataDir, bool withToken, string[] extraArgs, Action<IServiceCollection>? configureServices, CancellationToken cancellationToken)
     {
         dataDir ??= NewDataDir();
         var args = new List<string> { "--urls", "http://127.0.0.1:0", "--metrics-urls", "http://127.0.0.1:0", "--data-dir", dataDir, "--batch-window-ms", "1" };
@@ -89,7 +93,15 @@ internal sealed class TestServer : IAsyncDisposable
         }
 
         args.AddRange(extraArgs);
-        var app = KenHost.Build([.. args], backend is null ? null : services => services.AddSingleton<IInferenceBackend>(backend));
+        var app = KenHost.Build([.. args], services =>
+        {
+            if (backend is not null)
+            {
+                services.AddSingleton<IInferenceBackend>(backend);
+            }
+
+            configureServices?.Invoke(services);
+        });
         await app.StartAsync(cancellationToken);
         // KenHost binds the gRPC endpoint first and the metrics endpoint last.
         Assert.Equal(2, app.Urls.Count);
@@ -110,12 +122,12 @@ internal sealed class TestServer : IAsyncDisposable
     public async Task<TaskInfo> RegisterAsync(string name, byte[] bytes, bool overwrite = false, string? sha = null, ulong? size = null, Metadata? headers = null, int chunkSize = 100, bool pin = false)
     {
         using var call = Registry.RegisterTask(headers ?? AdminHeaders, cancellationToken: TestContext.Current.CancellationToken);
-        await call.RequestStream.WriteAsync(new RegisterTaskRequest
-        {
-            Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, Pin = pin, SizeBytes = size ?? (ulong)bytes.Length, Sha256 = sha ?? TestDeltas.Sha256(bytes) },
-        });
         try
         {
+            await call.RequestStream.WriteAsync(new RegisterTaskRequest
+            {
+                Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, Pin = pin, SizeBytes = size ?? (ulong)bytes.Length, Sha256 = sha ?? TestDeltas.Sha256(bytes) },
+            });
             for (var offset = 0; offset < bytes.Length; offset += chunkSize)
             {
                 await call.RequestStream.WriteAsync(new RegisterTaskRequest { Chunk = ByteString.CopyFrom(bytes, offset, Math.Min(chunkSize, bytes.Length - offset)) });
@@ -125,8 +137,9 @@ internal sealed class TestServer : IAsyncDisposable
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException)
         {
-            // The server may refuse right after the header (ALREADY_EXISTS); the failed write then only
-            // says "cancelled", so its reply carries the status under test.
+            // The server may refuse as soon as the call starts (a wrong admin token) or right after the
+            // header (ALREADY_EXISTS); the failed write then only says "cancelled", so its reply carries
+            // the status under test.
             await call.ResponseAsync;
             throw;
         }
