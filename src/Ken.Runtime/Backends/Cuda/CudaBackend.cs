@@ -153,8 +153,25 @@ public sealed class CudaBackend : SlottedBackend<CudaTask>, IDeviceDeltaTier
         }
         catch (Exception ex) when (ex is CudaException or ArgumentException)
         {
-            // Nothing was queued: the slot still holds the old task, whole.
-            throw new KenException($"uploading task '{task!.Name}' to {DeviceName} failed ({ex.Message}); the slot still holds {old?.Name ?? "the base"}", ex);
+            // The slot still holds the old task whole, but a failed swap leaves the base, as the CPU backend does.
+            lease.Hold(null);
+            string state;
+            try
+            {
+                _patcher.Switch(slot, null);
+                state = "the slot is back on the base weights";
+            }
+            catch (Exception restore) when (restore is CudaException or InvalidOperationException)
+            {
+                state = ResetToBase(slot);
+            }
+
+            if (old is not null)
+            {
+                _tier.Release(old);
+            }
+
+            throw new KenException($"uploading task '{task!.Name}' to {DeviceName} failed ({ex.Message}); {state}", ex);
         }
 
         var uploaded = Stopwatch.GetTimestamp();

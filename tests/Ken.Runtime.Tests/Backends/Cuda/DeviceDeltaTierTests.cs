@@ -1,6 +1,9 @@
 using Ken.Cuda.Driver;
 using Ken.Cuda.Patching;
 using Ken.Cuda.Tests.Driver;
+using Ken.Format.Checkpoints;
+using Ken.Format.Checkpoints.Onnx;
+using Ken.Runtime.Backbone;
 using Ken.Runtime.Backends.Cuda;
 
 namespace Ken.Runtime.Tests.Backends.Cuda;
@@ -130,6 +133,39 @@ public sealed class DeviceDeltaTierTests : IDisposable
         var slot = _patcher.CreateSlot();
         Switch(tier, slot, null, a);
         AssertSlotHolds(slot, a);
+    }
+
+    [Fact]
+    public void A_slots_weights_appear_to_onnx_runtime_at_aligned_disjoint_device_addresses_in_graph_shape()
+    {
+        // Graph shapes of the three test tensors: a transposed MatMul weight keeps its ONNX layout.
+        long[][] shapes = [[37], [40, 25], [41, 100]];
+        var tensors = shapes.Select((shape, i) => new BackboneTensor(
+            i,
+            new OnnxTensorMapping($"t{i}.weight", $"onnx::{i}", i == 1, new TensorInfo($"t{i}.weight", TensorDType.F32, shape.Reverse().ToArray()), shape),
+            0)).ToArray();
+        var slot = _patcher.CreateSlot();
+
+        var views = DeviceTensorView.Describe(tensors, slot.GetWeightAddress, slot.GetElementCount);
+
+        for (var i = 0; i < views.Length; i++)
+        {
+            Assert.Equal($"onnx::{i}", views[i].InputName);
+            Assert.Equal(shapes[i], views[i].Shape);
+            Assert.Equal(Lengths[i] * sizeof(float), views[i].Bytes);
+            Assert.Equal((nint)slot.GetWeightAddress(i), views[i].Address);
+            Assert.Equal(0, views[i].Address % 256);
+            if (i > 0)
+            {
+                Assert.True(views[i].Address >= views[i - 1].Address + (nint)views[i - 1].Bytes, "device buffers overlap");
+            }
+        }
+
+        // A graph whose shape disagrees with the slot's buffer is refused before anything is bound.
+        var wrong = tensors.ToArray();
+        wrong[2] = wrong[2] with { Mapping = wrong[2].Mapping with { OnnxShape = [41, 99] } };
+        var ex = Assert.Throws<InvalidOperationException>(() => DeviceTensorView.Describe(wrong, slot.GetWeightAddress, slot.GetElementCount));
+        Assert.Contains("onnx::2 has 4059 elements in the graph but its device buffer holds 4100", ex.Message);
     }
 
     public void Dispose()
