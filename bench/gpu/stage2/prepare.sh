@@ -95,16 +95,27 @@ tar -C "$work" -cf - app dotnet deltas texts reference | xz -T0 -6 | split -b "$
 xz -T0 -6 -c "$work/provider/libonnxruntime_providers_cuda.so" | split -b "$part_size" -d - "$parts/provider.xz.part"
 (cd "$parts" && sha256sum ./*.part* > SHA256SUMS)
 
-{
-  echo "Stage-2 upload plan: one device run call per part (each call carries at most 64 MiB), then run.sh."
-  echo "Ignored paths already on a warm machine are kept between calls, so the parts accumulate there."
-  n=0
-  for part in "$parts"/*.part*; do
-    n=$((n + 1))
-    echo "call $n: run(carry=[\"bench/gpu/stage2/parts/$(basename "$part")\"], command=\"ls -la bench/gpu/stage2/parts\")  # $(du -h "$part" | cut -f1)"
-  done
-  echo "call $((n + 1)): run(command=\"bash bench/gpu/stage2/run.sh\", timeout_s=540)"
-  echo "If the machine went cold between calls (parts missing), run.sh stops and names the missing parts."
-} > "$parts/PLAN.txt"
+# First-fit decreasing: the big parts one per call, the small tails together.
+python3 - "$parts" "${CALL_LIMIT_MIB:-60}" > "$parts/PLAN.txt" <<'PY'
+import os, sys
+folder, limit = sys.argv[1], int(sys.argv[2])
+parts = sorted((p for p in os.listdir(folder) if ".part" in p), key=lambda p: -os.path.getsize(os.path.join(folder, p)))
+calls = []
+for p in parts:
+    mib = -(-os.path.getsize(os.path.join(folder, p)) // 1048576)
+    for call in calls:
+        if call[0] + mib <= limit:
+            call[0] += mib; call[1].append(p); break
+    else:
+        calls.append([mib, [p]])
+calls[-1][1].append("SHA256SUMS")  # run.sh checks every part against it before unpacking
+print("Stage-2 upload plan: each device run call carries at most 64 MiB, so the parts go in several calls of at")
+print(f"most {limit} MiB, then run.sh. Ignored paths already on a warm machine are kept between calls, so the parts")
+print("accumulate there; if it went cold in between, run.sh stops and names what is missing.")
+for i, (mib, names) in enumerate(calls, 1):
+    carry = ", ".join(f'"bench/gpu/stage2/parts/{n}"' for n in names)
+    print(f'call {i}: run(carry=[{carry}], command="ls -la bench/gpu/stage2/parts")  # {mib} MiB')
+print(f'call {len(calls) + 1}: run(command="bash bench/gpu/stage2/run.sh", timeout_s=540)')
+PY
 cat "$parts/PLAN.txt"
 du -sh "$parts"/* | sed 's/^/prepare: /'
