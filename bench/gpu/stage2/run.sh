@@ -7,6 +7,7 @@
 #   4. single-task throughput (batch 32, concurrency 64)
 #   5. 20 tasks, Zipf 1.0, concurrency 64: patch (2 slots) vs all resident (20 slots, no swaps once warm)
 # A step that fails is recorded in the summary and the next one still runs.
+# DEVICE=cpu DURATION=2 runs the whole script on a CPU machine (a dry run of the script, not a measurement).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 here=bench/gpu/stage2
@@ -51,6 +52,7 @@ export DOTNET_ROOT="$stage/dotnet"
 dotnet="$stage/dotnet/dotnet"
 ken() { "$dotnet" "$stage/app/ken.dll" "$@"; }
 token="stage2-token-$$-$(date +%s)"
+export KEN_TOKEN="$token"  # ken bench lists the registry to find its tasks
 port=5990
 server_pid=""
 extra_flags=()
@@ -66,7 +68,7 @@ start_server() { # label, flags...
   port=$((port + 1))
   local data="$stage/data-$label"; rm -rf "$data"
   "$dotnet" "$stage/app/Ken.Server.dll" --urls "http://127.0.0.1:$port" --metrics-urls "http://127.0.0.1:$((port + 100))" \
-    --data-dir "$data" --admin-token "$token" --device cuda "${extra_flags[@]}" "$@" > "$OUT/server-$label.log" 2>&1 &
+    --data-dir "$data" --admin-token "$token" --device "${DEVICE:-cuda}" "${extra_flags[@]}" "$@" > "$OUT/server-$label.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 180); do
     if ken health --server "http://127.0.0.1:$port" >/dev/null 2>&1; then return 0; fi
