@@ -29,7 +29,7 @@ internal sealed record TaskView(
         t.Bytes,
         t.ResidentBytes,
         t.BaseModel,
-        t.Tier switch { ResidencyTier.Disk => "disk", ResidencyTier.Host => "host", ResidencyTier.Slot => "slot", _ => "unspecified" },
+        t.Tier switch { ResidencyTier.Disk => "disk", ResidencyTier.Host => "host", ResidencyTier.Slot => "slot", ResidencyTier.Device => "device", _ => "unspecified" },
         t.Pinned,
         t.RequestCount,
         t.SwapCount,

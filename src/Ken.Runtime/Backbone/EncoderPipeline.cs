@@ -157,6 +157,10 @@ internal sealed class EncoderPipeline : IDisposable
         }
 
         session.RunWithBinding(_runOptions, binding);
+
+        // On a GPU the outputs are copied on the compute stream; the scratch must hold them before pooling reads
+        // it, and the slot must not be patched before the run is done. On the CPU this returns at once.
+        binding.SynchronizeBoundOutputs();
         return batch;
     }
 

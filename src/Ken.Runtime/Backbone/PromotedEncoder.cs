@@ -40,13 +40,20 @@ internal sealed class PromotedEncoder : IDisposable
     /// Loads an encoder for <paramref name="options"/> and builds a backend on it; the encoder is
     /// disposed when the backend cannot be built.
     /// </summary>
-    public static T LoadBackend<T>(BackboneOptions options, Func<PromotedEncoder, T> create)
+    public static T LoadBackend<T>(BackboneOptions options, Func<PromotedEncoder, T> create) => LoadBackend(options, configureSession: null, create);
+
+    /// <summary>
+    /// As <see cref="LoadBackend{T}(BackboneOptions, Func{PromotedEncoder, T})"/>, with
+    /// <paramref name="configureSession"/> adding to the session options (an execution provider) before the
+    /// session is created.
+    /// </summary>
+    public static T LoadBackend<T>(BackboneOptions options, Action<SessionOptions>? configureSession, Func<PromotedEncoder, T> create)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(create);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Slots, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
-        var encoder = Load(options);
+        var encoder = Load(options, configureSession);
         try
         {
             return create(encoder);
@@ -58,7 +65,7 @@ internal sealed class PromotedEncoder : IDisposable
         }
     }
 
-    public static PromotedEncoder Load(BackboneOptions options)
+    public static PromotedEncoder Load(BackboneOptions options, Action<SessionOptions>? configureSession = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         using var checkpoint = OnnxCheckpoint.Open(options.ModelPath);
@@ -75,6 +82,7 @@ internal sealed class PromotedEncoder : IDisposable
 
             var model = OnnxModelRewriter.PromoteInitializersToInputs(checkpoint, onnxNames);
             sessionOptions = BackboneWeights.CreateSessionOptions(options);
+            configureSession?.Invoke(sessionOptions);
             session = new InferenceSession(model, sessionOptions);
             var pipeline = EncoderPipeline.Create(options, session, onnxNames, EncoderPipeline.PositionRows(checkpoint));
             return new PromotedEncoder(tensors, pristine, sessionOptions, session, pipeline);

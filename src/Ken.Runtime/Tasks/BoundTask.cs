@@ -29,4 +29,7 @@ public abstract class BoundTask
 
     /// <summary>Bytes this bound task holds in memory (masks, values, head, or whole weights).</summary>
     public long ResidentBytes { get; }
+
+    /// <summary>True while the task's delta is also resident in accelerator memory (the device tier).</summary>
+    public virtual bool IsOnDevice => false;
 }

@@ -20,6 +20,7 @@ public static class TaskInfoMapper
             Tier = entry.Tier switch
             {
                 Registry.ResidencyTier.Slot => Ken.V1.ResidencyTier.Slot,
+                Registry.ResidencyTier.Device => Ken.V1.ResidencyTier.Device,
                 Registry.ResidencyTier.Host => Ken.V1.ResidencyTier.Host,
                 _ => Ken.V1.ResidencyTier.Disk,
             },

@@ -1,13 +1,15 @@
 using Ken.Format;
 using Ken.Format.Checkpoints;
 using Ken.Runtime.Backbone;
+using Ken.Cuda.Driver;
 using Ken.Runtime.Backends;
+using Ken.Runtime.Backends.Cuda;
 
 namespace Ken.Server.Hosting;
 
 /// <summary>
 /// The one place where the product chooses its <see cref="IInferenceBackend"/> from
-/// <c>--swap-mode</c>. Tests bypass it by registering their own backend in DI (see <see cref="KenHost"/>).
+/// <c>--device</c> and <c>--swap-mode</c>. Tests bypass it by registering their own backend in DI (see <see cref="KenHost"/>).
 /// </summary>
 public static class BackendFactory
 {
@@ -17,6 +19,11 @@ public static class BackendFactory
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var logger = loggerFactory.CreateLogger(typeof(BackendFactory));
+        if (options.Device.IsCuda)
+        {
+            return Load(options, logger, LoadCuda(options));
+        }
+
         return options.SwapMode switch
         {
             SwapMode.Patch => Load(options, logger, PatchingBackend.Load),
@@ -33,16 +40,43 @@ public static class BackendFactory
         return BackboneModel.Resolve(options.Model, options.Vocab) with { Slots = options.Slots, MaxBatchSize = options.MaxBatch };
     }
 
+    /// <summary>The CUDA settings of <paramref name="options"/>.</summary>
+    public static CudaOptions CudaOptionsOf(KenServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new CudaOptions
+        {
+            DeviceOrdinal = options.Device.Ordinal,
+            DeltaBudgetBytes = options.DeviceDeltaBudget,
+            UseTf32 = options.CudaTf32,
+            AllowCpuFallback = options.AllowCpuFallback,
+        };
+    }
+
+    private static Func<BackboneOptions, IInferenceBackend> LoadCuda(KenServerOptions options) => backbone =>
+    {
+        try
+        {
+            return CudaBackend.Load(backbone, CudaOptionsOf(options));
+        }
+        catch (CudaUnavailableException ex)
+        {
+            // One line for the operator (what is missing, what to do); Program prints it and exits with code 2.
+            throw new KenException($"--device {options.Device}: {ex.Message}", ex);
+        }
+    };
+
     private static IInferenceBackend Load(KenServerOptions options, ILogger logger, Func<BackboneOptions, IInferenceBackend> load)
     {
         var backbone = ResolveBackbone(options);
         var started = System.Diagnostics.Stopwatch.StartNew();
         var backend = load(backbone);
         logger.LogInformation(
-            "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
+            "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode on {Device}): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
             backbone.Name,
             started.Elapsed.TotalSeconds,
             options.SwapMode.ToString().ToLowerInvariant(),
+            options.Device.ToString(),
             backend.SlotCount,
             backend.SlotBytes / (1024.0 * 1024.0),
             backend.MaxBatchSize);

@@ -110,7 +110,7 @@ public static class KenHost
         var scheduler = app.Services.GetRequiredService<SlotScheduler>();
         metrics.ObserveTiers(
             () => TierCounts(registry),
-            () => TierBytes(registry, scheduler));
+            () => TierBytes(registry, scheduler, app.Services.GetRequiredService<IInferenceBackend>()));
 
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<RegistryService>();
@@ -159,22 +159,25 @@ public static class KenHost
 
     private static System.Diagnostics.Metrics.Measurement<int>[] TierCounts(TaskRegistry registry)
     {
-        var (disk, host, slot, _) = registry.TierSnapshot();
+        var (disk, host, device, slot, _) = registry.TierSnapshot();
         return
         [
             new(disk, new KeyValuePair<string, object?>("tier", "disk")),
             new(host, new KeyValuePair<string, object?>("tier", "host")),
+            new(device, new KeyValuePair<string, object?>("tier", "device")),
             new(slot, new KeyValuePair<string, object?>("tier", "slot")),
         ];
     }
 
-    private static System.Diagnostics.Metrics.Measurement<long>[] TierBytes(TaskRegistry registry, SlotScheduler scheduler)
+    private static System.Diagnostics.Metrics.Measurement<long>[] TierBytes(TaskRegistry registry, SlotScheduler scheduler, IInferenceBackend backend)
     {
-        var (_, _, _, hostBytes) = registry.TierSnapshot();
-        return
-        [
-            new(hostBytes, new KeyValuePair<string, object?>("tier", "host")),
-            new(scheduler.MaterializedBytes, new KeyValuePair<string, object?>("tier", "slot")),
-        ];
+        var hostBytes = registry.TierSnapshot().HostBytes;
+        var host = new System.Diagnostics.Metrics.Measurement<long>(hostBytes, new KeyValuePair<string, object?>("tier", "host"));
+        var slot = new System.Diagnostics.Metrics.Measurement<long>(scheduler.MaterializedBytes, new KeyValuePair<string, object?>("tier", "slot"));
+
+        // The device tier exists only on a GPU backend; a CPU server reports no device series at all.
+        return backend is IDeviceDeltaTier device
+            ? [host, new(device.DeviceDeltaBytes, new KeyValuePair<string, object?>("tier", "device")), slot]
+            : [host, slot];
     }
 }

@@ -49,6 +49,18 @@ public sealed class KenServerOptions
 
     public SwapMode SwapMode { get; init; } = SwapMode.Patch;
 
+    /// <summary>Where the backbone runs: <c>cpu</c> (default) or <c>cuda[:N]</c>.</summary>
+    public ComputeDevice Device { get; init; } = ComputeDevice.Cpu;
+
+    /// <summary>Bytes of task deltas kept in device memory on a GPU (LRU beyond it; pinned tasks and those a slot holds stay).</summary>
+    public long DeviceDeltaBudget { get; init; } = 4L << 30;
+
+    /// <summary>Lets ONNX Runtime's CUDA provider use TF32 tensor cores for float32 matrix products (faster, about 1e-3 less exact).</summary>
+    public bool CudaTf32 { get; init; }
+
+    /// <summary>Lets ONNX Runtime place graph nodes the CUDA provider cannot run on the CPU instead of failing at start.</summary>
+    public bool AllowCpuFallback { get; init; }
+
     /// <summary>Bearer token for the registry; when null the server creates one in <see cref="DataDir"/>.</summary>
     public string? AdminToken { get; init; }
 
@@ -95,6 +107,10 @@ public sealed class KenServerOptions
             MaxQueue = Int("MaxQueue", defaults.MaxQueue, 1, 10_000_000),
             HostDeltaBudget = Text("HostDeltaBudget") is { } budget ? ByteSize.Parse(budget, Flag("HostDeltaBudget")) : defaults.HostDeltaBudget,
             SwapMode = Text("SwapMode") is { } mode ? ParseSwapMode(mode) : defaults.SwapMode,
+            Device = Text("Device") is { } device ? ComputeDevice.Parse(device) : defaults.Device,
+            DeviceDeltaBudget = Text("DeviceDeltaBudget") is { } deviceBudget ? ByteSize.Parse(deviceBudget, Flag("DeviceDeltaBudget")) : defaults.DeviceDeltaBudget,
+            CudaTf32 = Switch("CudaTf32", defaults.CudaTf32),
+            AllowCpuFallback = Switch("AllowCpuFallback", defaults.AllowCpuFallback),
             AdminToken = Text("AdminToken"),
             MaxMessageBytes = (int)Math.Min(int.MaxValue, Text("MaxMessageBytes") is { } m ? ByteSize.Parse(m, Flag("MaxMessageBytes")) : defaults.MaxMessageBytes),
             MaxTexts = Int("MaxTexts", defaults.MaxTexts, 1, 1_000_000),
@@ -118,6 +134,11 @@ public sealed class KenServerOptions
             throw new KenException($"{Flag("AdminToken")} is shorter than 16 characters; use a long random token (e.g. `openssl rand -hex 32`), or leave it unset and the server creates one.");
         }
 
+        if (options.Device.IsCuda && options.SwapMode != SwapMode.Patch)
+        {
+            throw new KenException($"{Flag("SwapMode")} {options.SwapMode.ToString().ToLowerInvariant()} runs on the CPU only; use --swap-mode patch with --device {options.Device}, or --device cpu.");
+        }
+
         if (options.Vocab is not null && !File.Exists(options.Vocab))
         {
             throw new KenException($"{Flag("Vocab")} is {options.Vocab}, which does not exist; pass the vocab.txt of your model.");
@@ -129,6 +150,17 @@ public sealed class KenServerOptions
         {
             var value = section[key];
             return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        }
+
+        bool Switch(string key, bool fallback)
+        {
+            return Text(key)?.ToUpperInvariant() switch
+            {
+                null => fallback,
+                "ON" or "TRUE" or "1" or "YES" => true,
+                "OFF" or "FALSE" or "0" or "NO" => false,
+                _ => throw new KenException($"{Flag(key)} is \"{Text(key)}\"; use on or off (default {(fallback ? "on" : "off")})."),
+            };
         }
 
         int Int(string key, int fallback, int min, int max)

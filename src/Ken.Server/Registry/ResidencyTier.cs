@@ -9,6 +9,9 @@ public enum ResidencyTier
     /// <summary>Bound in host memory, ready to swap into a slot.</summary>
     Host,
 
+    /// <summary>Bound in host memory and its delta resident in device memory (a GPU backend), one launch from a slot.</summary>
+    Device,
+
     /// <summary>Materialized in a weight slot.</summary>
     Slot,
 }

@@ -66,7 +66,9 @@ public sealed class TaskEntry
 
     public long ResidentBytes => Bound?.ResidentBytes ?? 0;
 
-    public ResidencyTier Tier => Holds > 0 ? ResidencyTier.Slot : Bound is not null ? ResidencyTier.Host : ResidencyTier.Disk;
+    public ResidencyTier Tier => Holds > 0 ? ResidencyTier.Slot
+        : Bound is { } bound ? (bound.IsOnDevice ? ResidencyTier.Device : ResidencyTier.Host)
+        : ResidencyTier.Disk;
 
     internal void CountRequest() => Interlocked.Increment(ref _requestCount);
 

@@ -55,6 +55,7 @@ public sealed class TaskRegistry : ISlotHoldings
 
                 var bound = ReadAndBind(path, name);
                 var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), PinMarker.IsSet(path));
+                PinOnDevice(name, entry.Pinned);
                 lock (_gate)
                 {
                     _tasks[name] = entry;
@@ -190,6 +191,7 @@ public sealed class TaskRegistry : ISlotHoldings
             }
 
             _store.Publish(session.TempPath, upload.Name, upload.Pin);
+            PinOnDevice(upload.Name, upload.Pin);
             _tasks[upload.Name] = entry;
             if (current is not null)
             {
@@ -231,6 +233,7 @@ public sealed class TaskRegistry : ISlotHoldings
             {
                 _tasks.Remove(name);
                 _host.Retire(entry);
+                PinOnDevice(name, false);
                 TaskStore.Delete(entry.Path);
             }
         }
@@ -244,9 +247,9 @@ public sealed class TaskRegistry : ISlotHoldings
     /// replaced or unregistered tasks that a request or slot still uses), for the ken_tasks and
     /// ken_resident_bytes gauges.
     /// </summary>
-    public (int Disk, int Host, int Slot, long HostBytes) TierSnapshot()
+    public (int Disk, int Host, int Device, int Slot, long HostBytes) TierSnapshot()
     {
-        int disk = 0, host = 0, slot = 0;
+        int disk = 0, host = 0, device = 0, slot = 0;
         lock (_gate)
         {
             foreach (var entry in _tasks.Values)
@@ -255,16 +258,26 @@ public sealed class TaskRegistry : ISlotHoldings
                 {
                     case ResidencyTier.Disk: disk++; break;
                     case ResidencyTier.Host: host++; break;
+                    case ResidencyTier.Device: device++; break;
                     default: slot++; break;
                 }
             }
         }
 
-        return (disk, host, slot, _host.ResidentBytes);
+        return (disk, host, device, slot, _host.ResidentBytes);
     }
 
     /// <summary>The entry's bound delta, reading and binding its file again if it was evicted from host memory.</summary>
     internal BoundTask Acquire(TaskEntry entry) => _host.Acquire(entry);
+
+    /// <summary>Tells a backend with a device delta tier which tasks are pinned, so it keeps their deltas too.</summary>
+    private void PinOnDevice(string name, bool pinned)
+    {
+        if (_backend is IDeviceDeltaTier device)
+        {
+            device.PinOnDevice(name, pinned);
+        }
+    }
 
     private BoundTask ReadAndBind(string path, string name)
     {

@@ -40,8 +40,8 @@ public sealed class KenMetrics : IDisposable
     /// <summary>Feeds <c>ken_tasks{tier}</c> and <c>ken_resident_bytes{tier}</c>.</summary>
     public void ObserveTiers(Func<IEnumerable<Measurement<int>>> tasks, Func<IEnumerable<Measurement<long>>> bytes)
     {
-        _meter.CreateObservableGauge("ken_tasks", tasks, description: "Registered tasks by residency tier (disk, host, slot).");
-        _meter.CreateObservableGauge("ken_resident_bytes", bytes, description: "Bytes resident by tier (host: bound deltas; slot: weight slots).");
+        _meter.CreateObservableGauge("ken_tasks", tasks, description: "Registered tasks by residency tier (disk, host, device, slot).");
+        _meter.CreateObservableGauge("ken_resident_bytes", bytes, description: "Bytes resident by tier (host: bound deltas; device: deltas in GPU memory; slot: weight slots).");
     }
 
     /// <summary>Feeds <c>ken_queue_depth</c>.</summary>
