@@ -34,7 +34,7 @@ public static class GrpcStatusNames
     }
 
     /// <summary>"DeadlineExceeded" → "DEADLINE_EXCEEDED"; "OK" stays "OK".</summary>
-    internal static string ToUpperSnake(string pascal)
+    private static string ToUpperSnake(string pascal)
     {
         var text = new StringBuilder(pascal.Length + 4);
         for (var i = 0; i < pascal.Length; i++)
