@@ -1,9 +1,10 @@
 using Ken.Format;
 using Ken.Format.Checkpoints;
-using Ken.Runtime.Backbone;
 using Ken.Cuda.Driver;
+using Ken.Runtime.Backbone;
 using Ken.Runtime.Backends;
 using Ken.Runtime.Backends.Cuda;
+using Ken.Server.Telemetry;
 
 namespace Ken.Server.Hosting;
 
@@ -71,12 +72,11 @@ public static class BackendFactory
         var backbone = ResolveBackbone(options);
         var started = System.Diagnostics.Stopwatch.StartNew();
         var backend = load(backbone);
-        logger.LogInformation(
-            "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode on {Device}): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
-            backbone.Name,
+        logger.BackboneLoaded(
+            backbone.Name ?? backbone.ModelPath,
             started.Elapsed.TotalSeconds,
-            options.SwapMode.ToString().ToLowerInvariant(),
-            options.Device.ToString(),
+            options.SwapMode,
+            options.Device,
             backend.SlotCount,
             backend.SlotBytes / (1024.0 * 1024.0),
             backend.MaxBatchSize);

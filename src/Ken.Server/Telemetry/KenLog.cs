@@ -1,3 +1,5 @@
+using Ken.Server.Hosting;
+
 namespace Ken.Server.Telemetry;
 
 /// <summary>
@@ -71,6 +73,6 @@ internal static partial class KenLog
 
     // 5xxx backend
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}")]
-    public static partial void BackboneLoaded(this ILogger logger, string model, double seconds, string mode, int slots, double slotMiB, int maxBatch);
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode on {Device}): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}")]
+    public static partial void BackboneLoaded(this ILogger logger, string model, double seconds, SwapMode mode, ComputeDevice device, int slots, double slotMiB, int maxBatch);
 }
