@@ -29,4 +29,11 @@ public abstract class BoundTask
 
     /// <summary>Bytes this bound task holds in memory (masks, values, head, or whole weights).</summary>
     public long ResidentBytes { get; }
+
+    /// <summary>
+    /// Bytes of slot weights a switch to (or away from) this task moves, measured at bind: the 64-byte lines
+    /// its patches touch when patching in place, nothing when a switch only rebinds, a whole weight set when
+    /// a switch rebuilds the session. The scheduler weighs it against the task's queued work.
+    /// </summary>
+    public virtual long SwitchBytes => 0;
 }

@@ -30,7 +30,15 @@ public static class BackendFactory
     public static BackboneOptions ResolveBackbone(KenServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return BackboneModel.Resolve(options.Model, options.Vocab) with { Slots = options.Slots, MaxBatchSize = options.MaxBatch };
+        return BackboneModel.Resolve(options.Model, options.Vocab) with
+        {
+            // An explicit --slots wins; otherwise --slot-memory sizes the slots that hold weights, and the
+            // resident mode's slots (bindings only) get one per executor.
+            Slots = options.Slots ?? options.Executors,
+            SlotMemory = options.Slots is null ? options.SlotMemory : null,
+            MaxBatchSize = options.MaxBatch,
+            IntraOpThreads = KenServerOptions.IntraOpThreadsFor(options.Executors, Environment.ProcessorCount),
+        };
     }
 
     private static IInferenceBackend Load(KenServerOptions options, ILogger logger, Func<BackboneOptions, IInferenceBackend> load)
@@ -39,12 +47,14 @@ public static class BackendFactory
         var started = System.Diagnostics.Stopwatch.StartNew();
         var backend = load(backbone);
         logger.LogInformation(
-            "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
+            "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode): {Slots} slots of {SlotMiB:F0} MiB, {Executors} executors of {Threads} threads, max batch {MaxBatch}",
             backbone.Name,
             started.Elapsed.TotalSeconds,
             options.SwapMode.ToString().ToLowerInvariant(),
             backend.SlotCount,
             backend.SlotBytes / (1024.0 * 1024.0),
+            Math.Min(options.Executors, backend.SlotCount),
+            backbone.IntraOpThreads,
             backend.MaxBatchSize);
         return backend;
     }

@@ -9,48 +9,52 @@ using Ken.Server.Telemetry;
 namespace Ken.Server.Scheduling;
 
 /// <summary>
-/// The thread that serves one weight slot: asks the <see cref="PickPolicy{TTask}"/> what to serve, leases the
-/// slot, swaps the task in when it is not a hit, collects a batch and runs it, and records the swap, hit,
-/// batch metrics and spans. Only this worker leases its slot, so a slot is never patched during a run.
+/// One of the threads that run batches (<c>--executors</c>): asks the <see cref="PickPolicy{TTask}"/> which
+/// task to serve on which weight slot, leases that slot, swaps the task in when it is not a hit, collects a
+/// batch and runs it, and records the swap, hit, batch metrics and spans. Slots are leased only under the
+/// queues' gate and only when free, so a slot is never patched during a run.
 /// </summary>
-internal sealed class SlotWorker
+internal sealed class Executor
 {
-    private readonly WeightSlot _slot;
+    private readonly int _index;
     private readonly IInferenceBackend _backend;
-    private readonly TaskRegistry _registry;
+    private readonly SlotSwitcher _switcher;
     private readonly WorkQueues _queues;
     private readonly BatchCollector _collector;
     private readonly PickPolicy<TaskEntry> _policy;
     private readonly SlotTenants _tenants;
+    private readonly TaskPopularity<TaskEntry> _popularity;
     private readonly KenMetrics _metrics;
     private readonly ILogger _logger;
     private readonly Action _finished;
     private readonly Thread _thread;
 
     /// <param name="finished">Called under the gate after each batch, once the slot's lease is back.</param>
-    public SlotWorker(
-        WeightSlot slot,
+    public Executor(
+        int index,
         IInferenceBackend backend,
-        TaskRegistry registry,
+        SlotSwitcher switcher,
         WorkQueues queues,
         BatchCollector collector,
         PickPolicy<TaskEntry> policy,
         SlotTenants tenants,
+        TaskPopularity<TaskEntry> popularity,
         KenMetrics metrics,
         ILogger logger,
         Action finished)
     {
-        _slot = slot;
+        _index = index;
         _backend = backend;
-        _registry = registry;
+        _switcher = switcher;
         _queues = queues;
         _collector = collector;
         _policy = policy;
         _tenants = tenants;
+        _popularity = popularity;
         _metrics = metrics;
         _logger = logger;
         _finished = finished;
-        _thread = new Thread(Work) { IsBackground = true, Name = $"ken-slot-{slot.Index}" };
+        _thread = new Thread(Work) { IsBackground = true, Name = $"ken-executor-{index}" };
     }
 
     public void Start() => _thread.Start();
@@ -68,11 +72,12 @@ internal sealed class SlotWorker
         while (true)
         {
             TaskQueue queue;
+            WeightSlot slot;
             bool hit;
             SlotLease lease;
             lock (_queues.Gate)
             {
-                while (!TryPick(out queue!, out hit))
+                while (!TryPick(out queue!, out slot!, out hit))
                 {
                     if (_queues.Closed)
                     {
@@ -82,14 +87,15 @@ internal sealed class SlotWorker
                     Monitor.Wait(_queues.Gate);
                 }
 
-                lease = _slot.Enter("scheduled");
+                // Free: the policy saw it so under the gate, and only the gate's holders lease slots.
+                lease = slot.Enter("scheduled");
                 queue.Claimed = true;
             }
 
             List<InferenceWork>? batch = null;
             try
             {
-                var bound = hit ? _slot.Task! : SwapIn(lease, queue);
+                var bound = hit ? slot.Task! : SwapIn(lease, queue);
                 batch = _collector.Collect(queue);
                 if (batch.Count > 0)
                 {
@@ -104,7 +110,7 @@ internal sealed class SlotWorker
             catch (Exception ex)
             {
                 // A failed swap or run fails the requests it concerned, never the worker.
-                _logger.LogError(ex, "Slot {Slot} failed serving task {Task}", _slot.Index, queue.Entry.Name);
+                _logger.LogError(ex, "Slot {Slot} failed serving task {Task}", slot.Index, queue.Entry.Name);
                 batch ??= _collector.Collect(queue);
                 foreach (var work in batch)
                 {
@@ -124,94 +130,45 @@ internal sealed class SlotWorker
         }
     }
 
-    /// <summary>Asks the policy what this slot serves next. Caller holds the gate.</summary>
-    private bool TryPick(out TaskQueue? picked, out bool hit)
+    /// <summary>Asks the policy what this executor serves next, and where. Caller holds the gate.</summary>
+    private bool TryPick(out TaskQueue? picked, out WeightSlot? slot, out bool hit)
     {
         picked = null;
+        slot = null;
         hit = false;
         if (_queues.Closed)
         {
             return false;
         }
 
-        var waiting = new List<QueueView<TaskEntry>>();
-        foreach (var queue in _queues.All)
-        {
-            if (queue.HasFreeWork)
-            {
-                waiting.Add(new QueueView<TaskEntry>(queue.Entry, queue.Items.Peek().EnqueuedTimestamp, queue.Items.Count));
-            }
-        }
-
+        var now = Stopwatch.GetTimestamp();
+        var waiting = SchedulingViews.Waiting(_queues, _backend.SlotBytes);
         if (waiting.Count == 0)
         {
             return false;
         }
 
-        var slots = _backend.Slots;
-        var views = new SlotView<TaskEntry>[slots.Count];
-        for (var i = 0; i < views.Length; i++)
-        {
-            var slot = slots[i];
-            views[i] = new SlotView<TaskEntry>(slot.Index, _tenants.EntryOf(slot), slot.IsBusy, slot.LastUsedTimestamp);
-        }
-
-        if (_policy.Pick(_slot.Index, views, waiting, Stopwatch.GetTimestamp()) is not { } pick)
+        var views = SchedulingViews.Slots(_backend.Slots, _tenants, _popularity, now);
+        if (_policy.Pick(views, waiting, now) is not { } pick)
         {
             return false;
         }
 
-        foreach (var queue in _queues.All)
-        {
-            if (ReferenceEquals(queue.Entry, pick.Task))
-            {
-                picked = queue;
-                hit = pick.Hit;
-                return true;
-            }
-        }
-
-        return false;
+        picked = SchedulingViews.QueueOf(_queues, pick.Task);
+        slot = _backend.Slots[pick.Slot];
+        hit = pick.Hit;
+        return picked is not null;
     }
 
     private BoundTask SwapIn(SlotLease lease, TaskQueue queue)
     {
-        var entry = queue.Entry;
-        var before = _tenants.EntryOf(_slot);
-        using var activity = KenTelemetry.ActivitySource.StartActivity("ken.swap", ActivityKind.Internal, PeekParent(queue));
-        activity?.SetTag("ken.task", entry.Name);
-        activity?.SetTag("ken.slot", _slot.Index);
-        activity?.SetTag("ken.evicted", before?.Name);
-
-        var bound = _registry.HoldInSlot(entry);
-        _tenants.Remember(bound, entry);
-        var started = Stopwatch.GetTimestamp();
-        SwapStats stats;
-        try
-        {
-            stats = _backend.Swap(lease, bound);
-        }
-        finally
-        {
-            // Also after a failed swap: the slot record says what the slot holds now (its old task or the base).
-            SlotTenants.Settle(_registry, before, entry, _tenants.EntryOf(_slot));
-        }
-
-        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        entry.CountSwap();
-        _metrics.Swap(entry.Name, seconds);
-        activity?.SetTag("ken.values_restored", stats.ValuesRestored);
-        activity?.SetTag("ken.values_applied", stats.ValuesApplied);
-        _logger.LogDebug("Slot {Slot} swapped to {Task} in {Ms:F2} ms", _slot.Index, entry.Name, seconds * 1000);
-        return bound;
-    }
-
-    private ActivityContext PeekParent(TaskQueue queue)
-    {
+        ActivityContext parent;
         lock (_queues.Gate)
         {
-            return queue.Items.Count > 0 ? queue.Items.Peek().Parent : default;
+            parent = queue.Items.Count > 0 ? queue.Items.Peek().Parent : default;
         }
+
+        return _switcher.SwapIn(lease, queue.Entry, parent);
     }
 
     private void RunBatch(SlotLease lease, BoundTask bound, List<InferenceWork> batch)
@@ -235,7 +192,8 @@ internal sealed class SlotWorker
         var entry = batch[0].Entry;
         using var activity = KenTelemetry.ActivitySource.StartActivity("ken.inference", ActivityKind.Internal, batch[0].Parent);
         activity?.SetTag("ken.task", entry.Name);
-        activity?.SetTag("ken.slot", _slot.Index);
+        activity?.SetTag("ken.slot", lease.Index);
+        activity?.SetTag("ken.executor", _index);
         activity?.SetTag("ken.batch_size", count);
         _metrics.Batch(entry.Name, count);
 
