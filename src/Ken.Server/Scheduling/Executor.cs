@@ -93,6 +93,8 @@ internal sealed class Executor
             }
 
             List<InferenceWork>? batch = null;
+            TaskOutput[]? outputs = null;
+            Exception? failure = null;
             try
             {
                 var bound = hit ? slot.Task! : SwapIn(lease, queue);
@@ -104,7 +106,7 @@ internal sealed class Executor
                         _metrics.SlotHit(queue.Entry.Name);
                     }
 
-                    RunBatch(lease, bound, batch);
+                    outputs = RunBatch(lease, bound, batch);
                 }
             }
             catch (Exception ex)
@@ -112,10 +114,7 @@ internal sealed class Executor
                 // A failed swap or run fails the requests it concerned, never the worker.
                 _logger.LogError(ex, "Slot {Slot} failed serving task {Task}", slot.Index, queue.Entry.Name);
                 batch ??= _collector.Collect(queue);
-                foreach (var work in batch)
-                {
-                    work.Completion.TrySetException(ex);
-                }
+                failure = ex;
             }
             finally
             {
@@ -126,6 +125,29 @@ internal sealed class Executor
                     _finished();
                     Monitor.PulseAll(_queues.Gate);
                 }
+            }
+
+            // Replies go out once the slot is free again, so a caller's next request never finds its slot still leased.
+            Complete(batch, outputs, failure);
+        }
+    }
+
+    private static void Complete(List<InferenceWork>? batch, TaskOutput[]? outputs, Exception? failure)
+    {
+        if (batch is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (failure is not null || outputs is null)
+            {
+                batch[i].Completion.TrySetException(failure ?? new InvalidOperationException("the batch produced no output"));
+            }
+            else
+            {
+                batch[i].Completion.TrySetResult(outputs[i]);
             }
         }
     }
@@ -171,7 +193,8 @@ internal sealed class Executor
         return _switcher.SwapIn(lease, queue.Entry, parent);
     }
 
-    private void RunBatch(SlotLease lease, BoundTask bound, List<InferenceWork> batch)
+    /// <summary>Runs the batch on the leased slot; the outputs, one per request, in batch order.</summary>
+    private TaskOutput[] RunBatch(SlotLease lease, BoundTask bound, List<InferenceWork> batch)
     {
         var count = 0;
         foreach (var work in batch)
@@ -215,17 +238,19 @@ internal sealed class Executor
             truncated.AddRange(output.Truncated);
         }
 
+        var outputs = new TaskOutput[batch.Count];
         var offset = 0;
-        foreach (var work in batch)
+        for (var i = 0; i < batch.Count; i++)
         {
-            var n = work.Texts;
-            var result = new TaskOutput(
+            var n = batch[i].Texts;
+            outputs[i] = new TaskOutput(
                 embeddings?.GetRange(offset, n),
                 classifications?.GetRange(offset, n),
                 truncated.GetRange(offset, n),
                 0);
             offset += n;
-            work.Completion.TrySetResult(result);
         }
+
+        return outputs;
     }
 }

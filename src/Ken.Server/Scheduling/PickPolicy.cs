@@ -13,7 +13,8 @@ namespace Ken.Server.Scheduling;
 /// steady hits cannot starve it;</item>
 /// <item>otherwise the waiting task with the highest swap-aware priority: the urgency above times
 /// <c>requests / (requests + switch bytes / bytes per request)</c>, so a switch that moves few bytes or
-/// serves many requests goes before one that moves a whole weight set for one request. The factor is
+/// serves many requests goes before one that moves a whole weight set for one request (a lone request of a
+/// task that a busy slot holds waits for that slot instead, unless it waited past the hit preference). The factor is
 /// bounded below and age is not, so no task starves. It swaps into the victim slot: a free slot holding
 /// no waiting work, empty first, then the one whose task is least popular now (a decayed request count,
 /// so frequency with aging, not recency alone, keeps the hot tasks of a skewed load), then the least
@@ -178,6 +179,13 @@ internal sealed class PickPolicy<TTask>
         {
             var queue = waiting[i];
             if (FreeSlotHolding(queue.Task, slots) >= 0 || (skipHeldByAny && AnySlotHolding(queue.Task, slots)))
+            {
+                continue;
+            }
+
+            // A lone request of a task a busy slot holds waits for that slot (a hit in a moment) rather than
+            // copying the task into a second slot; more work, or a long wait, is worth the second copy.
+            if (queue.Requests < 2 && now - queue.OldestEnqueued < _hitPreferenceTicks && AnySlotHolding(queue.Task, slots))
             {
                 continue;
             }

@@ -108,10 +108,16 @@ public sealed class PickPolicyTests
     }
 
     [Fact]
-    public void A_task_held_only_by_a_busy_slot_may_be_swapped_into_a_free_one()
+    public void A_task_held_only_by_a_busy_slot_gets_a_second_slot_for_more_work_or_a_long_wait_only()
     {
         SlotView<string>[] slots = [new(0, null, false, 0), new(1, "a", true, 0)];
-        Assert.Equal(new SlotPick<string>(0, "a", Hit: false), Policy.Pick(slots, [new QueueView<string>("a", 0, 5)], 10 * Second));
+
+        // One request: it waits for its busy slot, which serves it as a hit once free.
+        Assert.Null(Policy.Pick(slots, [new QueueView<string>("a", 9 * Second, 1)], 10 * Second));
+
+        // Several requests, or one that waited past the hit preference: a second copy in the free slot.
+        Assert.Equal(new SlotPick<string>(0, "a", Hit: false), Policy.Pick(slots, [new QueueView<string>("a", 9 * Second, 5)], 10 * Second));
+        Assert.Equal(new SlotPick<string>(0, "a", Hit: false), Policy.Pick(slots, [new QueueView<string>("a", 0, 1)], 31 * Second));
     }
 
     [Fact]
