@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Ken.Runtime.Backends;
 using Ken.Runtime.Heads;
 using Ken.Runtime.Tasks;
@@ -69,67 +70,77 @@ internal sealed class Executor
 
     private void Work()
     {
-        while (true)
+        while (ServeNext())
         {
-            TaskQueue queue;
-            WeightSlot slot;
-            bool hit;
-            SlotLease lease;
+        }
+    }
+
+    /// <summary>
+    /// Waits for work, serves one batch; false once the queues close. A method of its own so that nothing
+    /// the batch used (its bound task, its requests) stays reachable from an idle executor's stack.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ServeNext()
+    {
+        TaskQueue queue;
+        WeightSlot slot;
+        bool hit;
+        SlotLease lease;
+        lock (_queues.Gate)
+        {
+            while (!TryPick(out queue!, out slot!, out hit))
+            {
+                if (_queues.Closed)
+                {
+                    return false;
+                }
+
+                Monitor.Wait(_queues.Gate);
+            }
+
+            // Free: the policy saw it so under the gate, and only the gate's holders lease slots.
+            lease = slot.Enter("scheduled");
+            queue.Claimed = true;
+        }
+
+        List<InferenceWork>? batch = null;
+        TaskOutput[]? outputs = null;
+        Exception? failure = null;
+        try
+        {
+            var bound = hit ? slot.Task! : SwapIn(lease, queue);
+            batch = _collector.Collect(queue);
+            if (batch.Count > 0)
+            {
+                if (hit)
+                {
+                    _metrics.SlotHit(queue.Entry.Name);
+                }
+
+                outputs = RunBatch(lease, bound, batch);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A failed swap or run fails the requests it concerned, never the worker.
+            _logger.LogError(ex, "Slot {Slot} failed serving task {Task}", slot.Index, queue.Entry.Name);
+            batch ??= _collector.Collect(queue);
+            failure = ex;
+        }
+        finally
+        {
             lock (_queues.Gate)
             {
-                while (!TryPick(out queue!, out slot!, out hit))
-                {
-                    if (_queues.Closed)
-                    {
-                        return;
-                    }
-
-                    Monitor.Wait(_queues.Gate);
-                }
-
-                // Free: the policy saw it so under the gate, and only the gate's holders lease slots.
-                lease = slot.Enter("scheduled");
-                queue.Claimed = true;
+                queue.Claimed = false;
+                lease.Dispose();
+                _finished();
+                Monitor.PulseAll(_queues.Gate);
             }
-
-            List<InferenceWork>? batch = null;
-            TaskOutput[]? outputs = null;
-            Exception? failure = null;
-            try
-            {
-                var bound = hit ? slot.Task! : SwapIn(lease, queue);
-                batch = _collector.Collect(queue);
-                if (batch.Count > 0)
-                {
-                    if (hit)
-                    {
-                        _metrics.SlotHit(queue.Entry.Name);
-                    }
-
-                    outputs = RunBatch(lease, bound, batch);
-                }
-            }
-            catch (Exception ex)
-            {
-                // A failed swap or run fails the requests it concerned, never the worker.
-                _logger.LogError(ex, "Slot {Slot} failed serving task {Task}", slot.Index, queue.Entry.Name);
-                batch ??= _collector.Collect(queue);
-                failure = ex;
-            }
-            finally
-            {
-                lock (_queues.Gate)
-                {
-                    queue.Claimed = false;
-                    lease.Dispose();
-                    _finished();
-                    Monitor.PulseAll(_queues.Gate);
-                }
-            }
-
-            // Replies go out once the slot is free again, so a caller's next request never finds its slot still leased.
-            Complete(batch, outputs, failure);
         }
+
+        // Replies go out once the slot is free again, so a caller's next request never finds its slot still leased.
+        Complete(batch, outputs, failure);
+        return true;
     }
 
     private static void Complete(List<InferenceWork>? batch, TaskOutput[]? outputs, Exception? failure)

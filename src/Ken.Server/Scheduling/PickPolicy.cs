@@ -9,8 +9,8 @@ namespace Ken.Server.Scheduling;
 /// <list type="number">
 /// <item>a waiting task that a free slot already holds (a hit, no swap), the most urgent first by
 /// <c>wait × (1 + log2(1 + queued requests))</c>, where <c>wait</c> is how long its oldest request has waited;
-/// unless a task no free slot holds has waited longer than the hit preference: then it goes first, so
-/// steady hits cannot starve it;</item>
+/// unless a task no free slot holds has waited the hit preference longer than that hit's oldest request:
+/// then it goes first, so steady hits cannot starve it;</item>
 /// <item>otherwise the waiting task with the highest swap-aware priority: the urgency above times
 /// <c>requests / (requests + switch bytes / bytes per request)</c>, so a switch that moves few bytes or
 /// serves many requests goes before one that moves a whole weight set for one request (a lone request of a
@@ -59,23 +59,23 @@ internal sealed class PickPolicy<TTask>
             return null;
         }
 
-        // A task no free slot holds that waited past the hit preference: hits must not starve it.
-        var starving = -1;
-        for (var i = 0; i < waiting.Count; i++)
+        // Hits first, unless a task no free slot holds has waited the hit preference longer than the hit's
+        // oldest request: steady hits must not starve it, but under overload, when every queue is old,
+        // hits still go first (comparing with a fixed age alone would turn the scheduler into FIFO then).
+        if (BestHit(slots, waiting, now, out var hitOldest) is { } hit)
         {
-            if (FreeSlotHolding(waiting[i].Task, slots) < 0 && now - waiting[i].OldestEnqueued >= _hitPreferenceTicks
-                && (starving < 0 || waiting[i].OldestEnqueued < waiting[starving].OldestEnqueued))
+            var starving = OldestMissBefore(slots, waiting, hitOldest - _hitPreferenceTicks);
+            if (starving < 0)
             {
-                starving = i;
+                return hit;
             }
+
+            // The starving task goes now, whatever its switch costs.
+            var starvingVictim = Victim(slots, waiting);
+            return starvingVictim < 0 ? null : new SlotPick<TTask>(slots[starvingVictim].Index, waiting[starving].Task, Hit: false);
         }
 
-        if (starving < 0 && BestHit(slots, waiting, now) is { } hit)
-        {
-            return hit;
-        }
-
-        var best = starving >= 0 ? starving : BestMiss(slots, waiting, now, skipHeldByAny: false);
+        var best = BestMiss(slots, waiting, now, skipHeldByAny: false);
         if (best < 0)
         {
             return null;
@@ -147,9 +147,10 @@ internal sealed class PickPolicy<TTask>
         return victim;
     }
 
-    private SlotPick<TTask>? BestHit(IReadOnlyList<SlotView<TTask>> slots, IReadOnlyList<QueueView<TTask>> waiting, long now)
+    private SlotPick<TTask>? BestHit(IReadOnlyList<SlotView<TTask>> slots, IReadOnlyList<QueueView<TTask>> waiting, long now, out long oldest)
     {
         SlotPick<TTask>? best = null;
+        oldest = now;
         var bestScore = double.NegativeInfinity;
         foreach (var queue in waiting)
         {
@@ -164,10 +165,27 @@ internal sealed class PickPolicy<TTask>
             {
                 bestScore = score;
                 best = new SlotPick<TTask>(slots[slot].Index, queue.Task, Hit: true);
+                oldest = queue.OldestEnqueued;
             }
         }
 
         return best;
+    }
+
+    /// <summary>Index in <paramref name="waiting"/> of the oldest task no free slot holds whose oldest request came at or before <paramref name="cutoff"/>; -1: none.</summary>
+    private static int OldestMissBefore(IReadOnlyList<SlotView<TTask>> slots, IReadOnlyList<QueueView<TTask>> waiting, long cutoff)
+    {
+        var oldest = -1;
+        for (var i = 0; i < waiting.Count; i++)
+        {
+            if (waiting[i].OldestEnqueued <= cutoff && FreeSlotHolding(waiting[i].Task, slots) < 0
+                && (oldest < 0 || waiting[i].OldestEnqueued < waiting[oldest].OldestEnqueued))
+            {
+                oldest = i;
+            }
+        }
+
+        return oldest;
     }
 
     /// <summary>Index in <paramref name="waiting"/> of the best task to swap in; -1: none.</summary>

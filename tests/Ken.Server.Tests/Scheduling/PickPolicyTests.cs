@@ -28,20 +28,23 @@ public sealed class PickPolicyTests
     }
 
     [Fact]
-    public void A_task_no_free_slot_holds_beats_hits_once_it_waited_past_the_hit_preference()
+    public void A_task_no_free_slot_holds_beats_hits_once_it_waited_the_hit_preference_longer_than_the_hit()
     {
         SlotView<string>[] slots = [new(0, "hot", false, 0), new(1, "warm", false, 0)];
 
-        // Within the preference (30 s): the hit.
-        Assert.Equal(new SlotPick<string>(0, "hot", Hit: true), Policy.Pick(slots, [new("hot", 5 * Second, 3), new("cold", 0, 1)], 29 * Second));
+        // The cold request is 25 s older than the hit's oldest, within the preference (30 s): the hit.
+        Assert.Equal(new SlotPick<string>(0, "hot", Hit: true), Policy.Pick(slots, [new("hot", 25 * Second, 3), new("cold", 0, 1)], 40 * Second));
 
-        // Past it: the cold task, swapped into the slot whose task has no waiting work.
-        QueueView<string>[] starving = [new("hot", 5 * Second, 3), new("cold", 0, 1)];
-        Assert.Equal(new SlotPick<string>(1, "cold", Hit: false), Policy.Pick(slots, starving, 31 * Second));
+        // Under overload every queue is old; only the gap counts, so hits still go first.
+        Assert.Equal(new SlotPick<string>(0, "hot", Hit: true), Policy.Pick(slots, [new("hot", 100 * Second, 3), new("cold", 80 * Second, 1)], 1000 * Second));
+
+        // 31 s older than the hit: the cold task, swapped into the slot whose task has no waiting work.
+        QueueView<string>[] starving = [new("hot", 31 * Second, 3), new("cold", 0, 1)];
+        Assert.Equal(new SlotPick<string>(1, "cold", Hit: false), Policy.Pick(slots, starving, 40 * Second));
 
         // Every free slot holds waiting work: the cold task still goes, into one of them.
-        QueueView<string>[] allHot = [new("hot", 5 * Second, 3), new("warm", 5 * Second, 3), new("cold", 0, 1)];
-        Assert.Equal("cold", Policy.Pick(slots, allHot, 31 * Second)!.Value.Task);
+        QueueView<string>[] allHot = [new("hot", 31 * Second, 3), new("warm", 31 * Second, 3), new("cold", 0, 1)];
+        Assert.Equal("cold", Policy.Pick(slots, allHot, 40 * Second)!.Value.Task);
     }
 
     [Fact]
