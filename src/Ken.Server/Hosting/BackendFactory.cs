@@ -37,7 +37,8 @@ public static class BackendFactory
             Slots = options.Slots ?? options.Executors,
             SlotMemory = options.Slots is null ? options.SlotMemory : null,
             MaxBatchSize = options.MaxBatch,
-            IntraOpThreads = KenServerOptions.IntraOpThreadsFor(options.Executors, Environment.ProcessorCount),
+            // Executors beyond an explicit slot count never run, so they take no share of the cores.
+            IntraOpThreads = KenServerOptions.IntraOpThreadsFor(Math.Min(options.Executors, options.Slots ?? options.Executors), Environment.ProcessorCount),
         };
     }
 

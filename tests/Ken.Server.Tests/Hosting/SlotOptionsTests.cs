@@ -29,6 +29,9 @@ public sealed class SlotOptionsTests
         Assert.Equal(3, backbone.Slots);
         Assert.Null(backbone.SlotMemory);
         Assert.Equal(3, backbone.SlotCountFor(1L << 20));
+
+        // One slot: one executor runs, with every core.
+        Assert.Equal(Environment.ProcessorCount, BackendFactory.ResolveBackbone(Load(("Slots", "1"), ("Executors", "4"))).IntraOpThreads);
     }
 
     [Fact]
