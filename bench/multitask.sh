@@ -5,7 +5,8 @@
 #
 # Usage: bench/multitask.sh [OUT_DIR]
 # Environment (defaults): TASKS=20 ZIPF=1.0 CONCURRENCY=16 DURATION=10 WARMUP=2 BATCH=1
-#   KEEPS="0.05 0.1 0.2 0.3" (arctic-xs deltas)  SLOTS=2  BASE_PORT=5700  START_TIMEOUT=180
+#   KEEPS="0.05 0.1 0.2 0.3" (arctic-xs deltas)  SLOTS= (empty: the server's --slot-memory decides)
+#   SERVER_ARGS= (extra server flags, e.g. "--executors 1")  BASE_PORT=5700  START_TIMEOUT=180
 #   CLASSIFIERS=../shared/fixtures/classifiers (spam and sotu-party are added when present)
 #   HOST_DELTA_BUDGET=8GB (every mode keeps all bound tasks in host memory, so resident is a true upper bound)
 #   MODES="patch reload resident" (a subset runs only those servers; patch always adds the single-task run)
@@ -14,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="$(mkdir -p "${1:-bench/out/multitask}" && cd "${1:-bench/out/multitask}" && pwd)"
 tasks=${TASKS:-20}; zipf=${ZIPF:-1.0}; concurrency=${CONCURRENCY:-16}
-duration=${DURATION:-10}; warmup=${WARMUP:-2}; batch=${BATCH:-1}; slots=${SLOTS:-2}
+duration=${DURATION:-10}; warmup=${WARMUP:-2}; batch=${BATCH:-1}; slots=${SLOTS:-}
+server_args=(${SERVER_ARGS:-}); [ -n "$slots" ] && server_args+=(--slots "$slots")
 keeps=${KEEPS:-"0.05 0.1 0.2 0.3"}; base_port=${BASE_PORT:-5700}; start_timeout=${START_TIMEOUT:-180}
 classifiers=${CLASSIFIERS:-../shared/fixtures/classifiers}
 token="multitask-bench-token-$(date +%s)-$$"
@@ -56,7 +58,7 @@ run_mode() { # mode index
   local port=$((base_port + i)) mport=$((base_port + 100 + i))
   local server="http://127.0.0.1:$port" metrics="http://127.0.0.1:$mport/metrics"
   local data="$out/data-$mode"; rm -rf "$data"; mkdir -p "$data"
-  "$out/bin/server/Ken.Server" --swap-mode "$mode" --slots "$slots" --urls "$server" --metrics-urls "http://127.0.0.1:$mport" \
+  "$out/bin/server/Ken.Server" --swap-mode "$mode" "${server_args[@]}" --urls "$server" --metrics-urls "http://127.0.0.1:$mport" \
     --data-dir "$data" --admin-token "$token" --host-delta-budget "${HOST_DELTA_BUDGET:-8GB}" >"$out/server-$mode.log" 2>&1 &
   local pid=$!; pids+=("$pid")
   local waited=0
@@ -103,8 +105,8 @@ for mode in ${MODES:-patch reload resident}; do run_mode "$mode" "$i" || rows+=(
 {
   echo "## Many tasks on one backbone ($(date -u +%Y-%m-%d))"
   echo
-  echo "$tasks tasks over ${#deltas[@]} deltas, Zipf $zipf, closed loop, concurrency $concurrency, batch $batch, ${duration}s after ${warmup}s warm-up, $slots slots, $(nproc) CPU cores."
-  echo "Command: \`MODES=\"${MODES:-patch reload resident}\" TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration BATCH=$batch SLOTS=$slots bench/multitask.sh\`"
+  echo "$tasks tasks over ${#deltas[@]} deltas, Zipf $zipf, closed loop, concurrency $concurrency, batch $batch, ${duration}s after ${warmup}s warm-up, slots ${slots:-by --slot-memory}, server flags \`${SERVER_ARGS:-none}\`, $(nproc) CPU cores."
+  echo "Command: \`MODES=\"${MODES:-patch reload resident}\" TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration BATCH=$batch SLOTS=$slots SERVER_ARGS=\"${SERVER_ARGS:-}\" bench/multitask.sh\`"
   echo
   echo "| run | status | req/s | texts/s | p50 ms | p99 ms | errors | swaps/s | slot hit rate | server peak RSS |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"

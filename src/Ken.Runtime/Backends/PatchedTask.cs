@@ -13,4 +13,7 @@ public sealed class PatchedTask : BoundTask
     }
 
     public PatchSet Patches { get; }
+
+    /// <summary>The lines its patches touch: a switch restores them to pristine or writes them.</summary>
+    public override long SwitchBytes => Patches.TouchedBytes;
 }

@@ -20,13 +20,13 @@ public sealed class PatchingBackend : SlottedBackend<PatchedTask>
     private readonly DeltaBinder _binder;
 
     private PatchingBackend(BackboneOptions options, PromotedEncoder encoder)
-        : base(options.Name ?? options.ModelPath, encoder.Pipeline, options.Slots)
+        : base(options.Name ?? options.ModelPath, encoder.Pipeline, options.SlotCountFor(encoder.Pristine.TotalBytes))
     {
         _encoder = encoder;
         _patcher = options.Patcher ?? new CpuWeightPatcher();
         _binder = new DeltaBinder(encoder.TensorsByName, Pipeline.HiddenSize, Pipeline.HasPoolerOutput, BaseModel);
-        _slotWeights = new WeightBinding[options.Slots];
-        for (var i = 0; i < options.Slots; i++)
+        _slotWeights = new WeightBinding[SlotCount];
+        for (var i = 0; i < SlotCount; i++)
         {
             // Bound once: patching the buffers in place is all a swap needs, ONNX Runtime reads them on every run.
             _slotWeights[i] = new WeightBinding(encoder.Tensors, encoder.CopyPristine(), ownsWeights: true);

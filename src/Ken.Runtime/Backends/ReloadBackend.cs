@@ -70,7 +70,13 @@ public sealed class ReloadBackend : SlottedBackend<ReloadTask>
             // Only the fingerprints are needed: the sessions hold the weights.
             pristine.Dispose();
             sessionOptions = BackboneWeights.CreateSessionOptions(options);
-            for (var i = 0; i < options.Slots; i++)
+            long slotBytes = 0;
+            foreach (var tensor in tensors)
+            {
+                slotBytes += (long)tensor.ElementCount * sizeof(float);
+            }
+
+            for (var i = 0; i < options.SlotCountFor(slotBytes); i++)
             {
                 sessions.Add(new InferenceSession(options.ModelPath, sessionOptions));
             }
@@ -95,7 +101,7 @@ public sealed class ReloadBackend : SlottedBackend<ReloadTask>
     {
         // Keeps the canonical tensors (what a reload reconstructs from) instead of the physical patches.
         var bound = _binder.Bind(delta);
-        return new ReloadTask(bound.Spec, delta.PatchedTensors, bound.HeadBytes);
+        return new ReloadTask(bound.Spec, delta.PatchedTensors, bound.HeadBytes, SlotBytes);
     }
 
     protected override SwapStats SwapCore(SlotLease lease, ReloadTask? old, ReloadTask? task)

@@ -9,10 +9,11 @@ namespace Ken.Runtime.Backends;
 /// </summary>
 public sealed class ReloadTask : BoundTask
 {
-    internal ReloadTask(TaskSpec spec, IReadOnlyList<PatchedTensor> patched, long headBytes)
+    internal ReloadTask(TaskSpec spec, IReadOnlyList<PatchedTensor> patched, long headBytes, long weightBytes)
         : base(spec, headBytes + CanonicalBytes(patched))
     {
         Patched = patched;
+        SwitchBytes = weightBytes;
         long values = 0;
         foreach (var tensor in patched)
         {
@@ -25,6 +26,9 @@ public sealed class ReloadTask : BoundTask
     public IReadOnlyList<PatchedTensor> Patched { get; }
 
     public long ValueCount { get; }
+
+    /// <summary>Every weight: a switch rebuilds the whole session.</summary>
+    public override long SwitchBytes { get; }
 
     private static long CanonicalBytes(IReadOnlyList<PatchedTensor> patched)
     {

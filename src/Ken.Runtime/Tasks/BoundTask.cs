@@ -32,4 +32,11 @@ public abstract class BoundTask
 
     /// <summary>True while the task's delta is also resident in accelerator memory (the device tier).</summary>
     public virtual bool IsOnDevice => false;
+
+    /// <summary>
+    /// Bytes of slot weights a switch to (or away from) this task moves, measured at bind: the 64-byte lines
+    /// its patches touch when patching in place, nothing when a switch only rebinds, a whole weight set when
+    /// a switch rebuilds the session. The scheduler weighs it against the task's queued work.
+    /// </summary>
+    public virtual long SwitchBytes => 0;
 }

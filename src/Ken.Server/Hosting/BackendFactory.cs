@@ -38,7 +38,16 @@ public static class BackendFactory
     public static BackboneOptions ResolveBackbone(KenServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return BackboneModel.Resolve(options.Model, options.Vocab) with { Slots = options.Slots, MaxBatchSize = options.MaxBatch };
+        return BackboneModel.Resolve(options.Model, options.Vocab) with
+        {
+            // An explicit --slots wins; otherwise --slot-memory sizes the slots that hold weights, and the
+            // resident mode's slots (bindings only) get one per executor.
+            Slots = options.Slots ?? options.Executors,
+            SlotMemory = options.Slots is null ? options.SlotMemory : null,
+            MaxBatchSize = options.MaxBatch,
+            // Executors beyond an explicit slot count never run, so they take no share of the cores.
+            IntraOpThreads = KenServerOptions.IntraOpThreadsFor(Math.Min(options.Executors, options.Slots ?? options.Executors), Environment.ProcessorCount),
+        };
     }
 
     /// <summary>The CUDA settings of <paramref name="options"/>.</summary>
@@ -72,6 +81,7 @@ public static class BackendFactory
         var backbone = ResolveBackbone(options);
         var started = System.Diagnostics.Stopwatch.StartNew();
         var backend = load(backbone);
+        var executors = Math.Min(options.Executors, backend.SlotCount);
         logger.BackboneLoaded(
             backbone.Name ?? backbone.ModelPath,
             started.Elapsed.TotalSeconds,
@@ -79,6 +89,8 @@ public static class BackendFactory
             options.Device,
             backend.SlotCount,
             backend.SlotBytes / (1024.0 * 1024.0),
+            executors,
+            backbone.IntraOpThreads,
             backend.MaxBatchSize);
         return backend;
     }

@@ -49,9 +49,9 @@ public static class KenHost
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton<ServingState>();
-        services.AddSingleton(new RegistryOptions { TasksDir = options.TasksDir, QuarantineDir = options.QuarantineDir, HostDeltaBudget = options.HostDeltaBudget, MaxTaskBytes = options.MaxTaskBytes });
+        services.AddSingleton(new RegistryOptions { TasksDir = options.TasksDir, QuarantineDir = options.QuarantineDir, HostDeltaBudget = options.HostDeltaBudget, KeepEveryTask = options.SwapMode == SwapMode.Resident, MaxTaskBytes = options.MaxTaskBytes });
         services.AddSingleton<TaskRegistry>();
-        services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue });
+        services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue, Executors = options.Executors, Prefetch = options.Prefetch });
         services.AddSingleton(new BatchingOptions
         {
             MaxTexts = options.MaxBatch,

@@ -29,8 +29,24 @@ public sealed class KenServerOptions
     /// <summary>Root of the registry (<c>tasks/</c>), the quarantine and the admin token.</summary>
     public string DataDir { get; init; } = DefaultDataDir();
 
-    /// <summary>Weight slots (tasks materialized at once).</summary>
-    public int Slots { get; init; } = 2;
+    /// <summary>Default bytes of materialized weight sets (<c>--slot-memory</c>): four MiniLM-sized slots.</summary>
+    public const long DefaultSlotMemory = 384L << 20;
+
+    /// <summary>
+    /// Weight slots (tasks materialized at once) as an explicit count; when set it wins over
+    /// <see cref="SlotMemory"/>. Null: as many as <see cref="SlotMemory"/> holds (patch, reload) or one per
+    /// executor (resident, whose slots hold no weights of their own).
+    /// </summary>
+    public int? Slots { get; init; }
+
+    /// <summary>Bytes of materialized weight sets: as many slots as fit, at least one (unless <see cref="Slots"/> is set).</summary>
+    public long SlotMemory { get; init; } = DefaultSlotMemory;
+
+    /// <summary>How many batches run at once (each on its own slot, with cores / executors ONNX Runtime threads).</summary>
+    public int Executors { get; init; } = DefaultExecutors(Environment.ProcessorCount);
+
+    /// <summary>While every executor is busy, idle slots switch to the next waiting task ahead of time.</summary>
+    public bool Prefetch { get; init; } = true;
 
     /// <summary>Most texts in one batch.</summary>
     public int MaxBatch { get; init; } = 32;
@@ -100,7 +116,10 @@ public sealed class KenServerOptions
             MetricsUrls = Text("MetricsUrls") ?? defaults.MetricsUrls,
             Vocab = Text("Vocab"),
             DataDir = Path.GetFullPath(Text("DataDir") ?? defaults.DataDir),
-            Slots = Int("Slots", defaults.Slots, 1, 1024),
+            Slots = Text("Slots") is null ? null : Int("Slots", 2, 1, 1024),
+            SlotMemory = Text("SlotMemory") is { } slotMemory ? ByteSize.Parse(slotMemory, Flag("SlotMemory")) : defaults.SlotMemory,
+            Executors = Int("Executors", defaults.Executors, 1, 256),
+            Prefetch = Text("Prefetch") is { } prefetch ? Bool("Prefetch", prefetch) : defaults.Prefetch,
             MaxBatch = Int("MaxBatch", defaults.MaxBatch, 1, 65_536),
             MaxBatchTokens = Int("MaxBatchTokens", defaults.MaxBatchTokens, 1, 16_777_216),
             BatchWindowMs = Int("BatchWindowMs", defaults.BatchWindowMs, 0, 10_000),
@@ -122,6 +141,11 @@ public sealed class KenServerOptions
         if (options.MaxMessageBytes < 1024)
         {
             throw new KenException($"{Flag("MaxMessageBytes")} is {options.MaxMessageBytes} bytes; use at least 1KB (the default is 16MB).");
+        }
+
+        if (options.SlotMemory < 1)
+        {
+            throw new KenException($"{Flag("SlotMemory")} must be at least 1 byte (one slot is always kept); the default is 384MiB.");
         }
 
         if (options.MaxTaskBytes < 1)
@@ -180,6 +204,15 @@ public sealed class KenServerOptions
         }
     }
 
+    /// <summary>
+    /// Executors when none are configured: one per core up to four. On a CPU, small batches scale better
+    /// across executors than across ONNX Runtime threads of one run; beyond four, slots (memory) run out first.
+    /// </summary>
+    public static int DefaultExecutors(int cores) => Math.Clamp(cores, 1, 4);
+
+    /// <summary>ONNX Runtime intra-op threads per run, so that <paramref name="executors"/> runs at once share the cores.</summary>
+    public static int IntraOpThreadsFor(int executors, int cores) => Math.Max(1, cores / Math.Max(1, executors));
+
     /// <summary>Parses <c>patch</c>, <c>reload</c> or <c>resident</c>.</summary>
     public static SwapMode ParseSwapMode(string text) => text.Trim().ToUpperInvariant() switch
     {
@@ -190,4 +223,11 @@ public sealed class KenServerOptions
     };
 
     private static string Flag(string key) => OptionSources.FlagFor(key);
+
+    private static bool Bool(string key, string text) => text.ToUpperInvariant() switch
+    {
+        "TRUE" or "1" or "ON" or "YES" => true,
+        "FALSE" or "0" or "OFF" or "NO" => false,
+        _ => throw new KenException($"{Flag(key)} is \"{text}\"; use true or false."),
+    };
 }

@@ -12,6 +12,14 @@ public sealed record RegistryOptions
     /// <summary>Bytes of bound deltas kept in host memory; beyond it idle, unpinned tasks are evicted (LRU).</summary>
     public required long HostDeltaBudget { get; init; }
 
+    /// <summary>
+    /// Every registered task must stay bound in host memory (<c>--swap-mode resident</c>, where a bound task
+    /// is a whole weight set: evicting one would rebuild it on its next request, so a small budget would
+    /// rebuild copies per request). Then a budget too small for every task is refused, at start-up and at
+    /// registration, with the bytes it needs; nothing is ever evicted.
+    /// </summary>
+    public bool KeepEveryTask { get; init; }
+
     /// <summary>Largest .ken file an upload may declare.</summary>
     public required long MaxTaskBytes { get; init; }
 }

@@ -43,9 +43,12 @@ public sealed class TaskRegistry : ISlotHoldings
     public void LoadAll()
     {
         _store.RemoveLeftovers();
-        foreach (var path in _store.TaskFiles())
+        var files = _store.TaskFiles();
+        for (var i = 0; i < files.Length; i++)
         {
+            var path = files[i];
             var name = Path.GetFileNameWithoutExtension(path);
+            BoundTask bound;
             try
             {
                 if (!TaskName.IsValid(name))
@@ -53,22 +56,33 @@ public sealed class TaskRegistry : ISlotHoldings
                     throw new KenException($"the file name is not a valid task name");
                 }
 
-                var bound = ReadAndBind(path, name);
-                var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), PinMarker.IsSet(path));
-                PinOnDevice(name, entry.Pinned);
-                lock (_gate)
-                {
-                    _tasks[name] = entry;
-                    _host.Add(entry, bound);
-                }
-
-                var kind = KenDeltaMetadata.ToText(entry.Kind);
-                _logger.TaskLoaded(name, kind, entry.FileBytes, path);
+                bound = ReadAndBind(path, name);
             }
             catch (Exception ex) when (ex is KenException or IOException or UnauthorizedAccessException or InvalidDataException)
             {
                 _quarantine.Move(path, ex.Message);
+                continue;
             }
+
+            if (_options.KeepEveryTask && _host.ResidentBytes + bound.ResidentBytes > _options.HostDeltaBudget)
+            {
+                // Not a bad file: the server's budget is too small, so start-up stops instead of thrashing.
+                var needed = _host.ResidentBytes + (bound.ResidentBytes * (files.Length - i));
+                throw new KenException(
+                    $"--swap-mode resident keeps every task's full weights in host memory: the {files.Length} tasks in {_store.Folder} need about {ByteText(needed)}, "
+                    + $"more than --host-delta-budget {ByteText(_options.HostDeltaBudget)}. Raise --host-delta-budget to at least {ByteText(needed)}, or serve them with --swap-mode patch.");
+            }
+
+            var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), PinMarker.IsSet(path));
+            PinOnDevice(name, entry.Pinned);
+            lock (_gate)
+            {
+                _tasks[name] = entry;
+                _host.Add(entry, bound);
+            }
+
+            var kind = KenDeltaMetadata.ToText(entry.Kind);
+            _logger.TaskLoaded(name, kind, entry.FileBytes, path);
         }
 
         _logger.RegistryLoaded(_store.Folder, Count);
@@ -173,6 +187,11 @@ public sealed class TaskRegistry : ISlotHoldings
             _tasks.TryGetValue(upload.Name, out previous);
         }
 
+        if (_options.KeepEveryTask)
+        {
+            ThrowIfNoRoom(upload.Name, bound, previous);
+        }
+
         if (previous is not null)
         {
             ThrowIfExists(upload);
@@ -205,6 +224,38 @@ public sealed class TaskRegistry : ISlotHoldings
         _logger.TaskRegistered(upload.Name, kind, received, upload.Pin, previous is not null);
         return entry;
     }
+
+    /// <summary>
+    /// With <see cref="RegistryOptions.KeepEveryTask"/>: refuses (RESOURCE_EXHAUSTED) a task whose bound form
+    /// would not fit the host budget next to every other registered task, rather than evict one of them.
+    /// </summary>
+    private void ThrowIfNoRoom(string name, BoundTask bound, TaskEntry? previous)
+    {
+        long live = 0;
+        int count;
+        lock (_gate)
+        {
+            count = _tasks.Count + (previous is null ? 1 : 0);
+            foreach (var entry in _tasks.Values)
+            {
+                if (!ReferenceEquals(entry, previous))
+                {
+                    live += entry.ResidentBytes;
+                }
+            }
+        }
+
+        var needed = live + bound.ResidentBytes;
+        if (needed > _options.HostDeltaBudget)
+        {
+            throw new Scheduling.ServerOverloadedException(
+                $"task '{name}' does not fit: --swap-mode resident keeps every task's full weights in host memory, and {count} tasks need {ByteText(needed)}, "
+                + $"more than --host-delta-budget {ByteText(_options.HostDeltaBudget)}. Unregister a task, restart with --host-delta-budget of at least {ByteText(needed)}, or use --swap-mode patch.");
+        }
+    }
+
+    private static string ByteText(long bytes) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes} bytes ({bytes / (1024.0 * 1024.0):F0} MiB)");
 
     /// <summary>Removes a task: later requests get NOT_FOUND, admitted ones still complete.</summary>
     public TaskEntry Unregister(string name)

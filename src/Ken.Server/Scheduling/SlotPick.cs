@@ -1,5 +1,5 @@
 namespace Ken.Server.Scheduling;
 
-/// <summary>The task a slot serves next, and whether the slot already holds it (a hit, no swap).</summary>
-internal readonly record struct SlotPick<TTask>(TTask Task, bool Hit)
+/// <summary>What a free executor serves next: a task, the slot it runs on, and whether that slot already holds it (a hit, no swap).</summary>
+internal readonly record struct SlotPick<TTask>(int Slot, TTask Task, bool Hit)
     where TTask : class;

@@ -7,15 +7,20 @@ using Ken.Server.Telemetry;
 namespace Ken.Server.Scheduling;
 
 /// <summary>
-/// Per-task queues served by one <see cref="SlotWorker"/> per weight slot: requests are tokenized on
-/// admission, queued in <see cref="WorkQueues"/>, picked by <see cref="PickPolicy{TTask}"/> and gathered
-/// into batches by <see cref="BatchCollector"/>.
+/// Per-task queues served by <see cref="SchedulerOptions.Executors"/> <see cref="Executor"/> threads over the
+/// backend's weight slots: requests are tokenized on admission, queued in <see cref="WorkQueues"/>, counted
+/// in <see cref="TaskPopularity{TTask}"/>, picked (task and slot) by <see cref="PickPolicy{TTask}"/> and
+/// gathered into batches by <see cref="BatchCollector"/>; a <see cref="Prefetcher"/> switches idle slots
+/// ahead while every executor is busy.
 /// </summary>
 public sealed class SlotScheduler : IDisposable
 {
     private readonly IInferenceBackend _backend;
     private readonly WorkQueues _queues;
-    private readonly SlotWorker[] _workers;
+    private static readonly long PopularityHalfLife = 10 * Stopwatch.Frequency;
+    private readonly Executor[] _workers;
+    private readonly TaskPopularity<TaskEntry> _popularity = new(PopularityHalfLife);
+    private readonly Prefetcher? _prefetcher;
     private readonly ILogger<SlotScheduler> _logger;
     private readonly TaskCompletionSource _admissionClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource? _drained;
@@ -29,6 +34,7 @@ public sealed class SlotScheduler : IDisposable
         ILogger<SlotScheduler> logger)
     {
         ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(scheduling);
         ArgumentNullException.ThrowIfNull(batching);
         ArgumentNullException.ThrowIfNull(metrics);
         _backend = backend;
@@ -37,10 +43,17 @@ public sealed class SlotScheduler : IDisposable
         var collector = new BatchCollector(_queues, batching with { MaxTexts = Math.Max(1, Math.Min(batching.MaxTexts, backend.MaxBatchSize)) }, metrics);
         var policy = new PickPolicy<TaskEntry>(Stopwatch.Frequency);
         var tenants = new SlotTenants();
-        _workers = new SlotWorker[backend.Slots.Count];
+        var switcher = new SlotSwitcher(backend, registry, tenants, metrics, logger);
+        // An executor runs on a slot of its own, so more executors than slots would only wait.
+        _workers = new Executor[Math.Clamp(scheduling.Executors, 1, Math.Max(1, backend.SlotCount))];
         for (var i = 0; i < _workers.Length; i++)
         {
-            _workers[i] = new SlotWorker(backend.Slots[i], backend, registry, _queues, collector, policy, tenants, metrics, logger, SignalIfDrained);
+            _workers[i] = new Executor(i, backend, switcher, _queues, collector, policy, tenants, _popularity, metrics, logger, SignalIfDrained);
+        }
+
+        if (scheduling.Prefetch && backend.SlotCount > _workers.Length)
+        {
+            _prefetcher = new Prefetcher(backend, switcher, _queues, policy, tenants, _popularity, _workers.Length, logger, SignalIfDrained);
         }
 
         metrics.ObserveQueueDepth(() => _queues.Depth);
@@ -53,7 +66,9 @@ public sealed class SlotScheduler : IDisposable
         remove => _queues.DepthChanged -= value;
     }
 
-    public int SlotCount => _workers.Length;
+    public int SlotCount => _backend.SlotCount;
+
+    public int ExecutorCount => _workers.Length;
 
     public int QueueDepth => _queues.Depth;
 
@@ -84,6 +99,8 @@ public sealed class SlotScheduler : IDisposable
         {
             worker.Start();
         }
+
+        _prefetcher?.Start();
     }
 
     /// <summary>
@@ -98,6 +115,7 @@ public sealed class SlotScheduler : IDisposable
         lock (_queues.Gate)
         {
             _queues.Add(work);
+            _popularity.Count(entry, work.EnqueuedTimestamp);
 
             // Still under the gate, so no worker can take the request before its span exists.
             work.QueueActivity = StartDetached("ken.queue", ActivityKind.Internal, work.Parent);
@@ -154,6 +172,8 @@ public sealed class SlotScheduler : IDisposable
         {
             worker.Join(TimeSpan.FromSeconds(5));
         }
+
+        _prefetcher?.Join(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>Nothing queued and no slot leased. Caller holds the gate.</summary>

@@ -71,8 +71,11 @@ internal static partial class KenLog
     [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "Slot {Slot} swapped to {Task} in {Ms:F2} ms")]
     public static partial void SlotSwapped(this ILogger logger, int slot, string task, double ms);
 
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Prefetching task {Task} into slot {Slot} failed")]
+    public static partial void PrefetchFailed(this ILogger logger, Exception exception, string task, int slot);
+
     // 5xxx backend
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode on {Device}): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}")]
-    public static partial void BackboneLoaded(this ILogger logger, string model, double seconds, SwapMode mode, ComputeDevice device, int slots, double slotMiB, int maxBatch);
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode on {Device}): {Slots} slots of {SlotMiB:F0} MiB, {Executors} executors of {Threads} threads, max batch {MaxBatch}")]
+    public static partial void BackboneLoaded(this ILogger logger, string model, double seconds, SwapMode mode, ComputeDevice device, int slots, double slotMiB, int executors, int? threads, int maxBatch);
 }

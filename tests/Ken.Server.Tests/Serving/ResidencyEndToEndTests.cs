@@ -39,10 +39,11 @@ public sealed class ResidencyEndToEndTests
         AssertResident(server, ["held", "idle-b", "pinned"]);
         await AssertTiers(server, ("held", ResidencyTier.Slot), ("idle-a", ResidencyTier.Disk), ("idle-b", ResidencyTier.Slot), ("pinned", ResidencyTier.Host));
 
-        // "idle-a" goes to slot 0, the least recently used: once that slot lets "held" go, "held" is evicted.
+        // "idle-a" goes to slot 1, whose "idle-b" had fewer requests than "held" (two) although "held" was used
+        // longer ago: once that slot lets "idle-b" go, "idle-b" is evicted.
         await Embed(server, "idle-a");
-        AssertResident(server, ["idle-a", "idle-b", "pinned"]);
-        await AssertTiers(server, ("held", ResidencyTier.Disk), ("idle-a", ResidencyTier.Slot), ("idle-b", ResidencyTier.Slot), ("pinned", ResidencyTier.Host));
+        AssertResident(server, ["held", "idle-a", "pinned"]);
+        await AssertTiers(server, ("held", ResidencyTier.Slot), ("idle-a", ResidencyTier.Slot), ("idle-b", ResidencyTier.Disk), ("pinned", ResidencyTier.Host));
         Assert.Empty(backend.Violations);
     }
 

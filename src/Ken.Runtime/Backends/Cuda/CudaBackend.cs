@@ -32,15 +32,15 @@ public sealed class CudaBackend : SlottedBackend<CudaTask>, IDeviceDeltaTier
     private readonly DeviceDeltaTier<CudaTask> _tier;
 
     private CudaBackend(BackboneOptions options, CudaOptions cuda, PrimaryContext context, CudaStream stream, PromotedEncoder encoder)
-        : base(options.Name ?? options.ModelPath, encoder.Pipeline, options.Slots)
+        : base(options.Name ?? options.ModelPath, encoder.Pipeline, options.SlotCountFor(encoder.Pristine.TotalBytes))
     {
         _encoder = encoder;
         _context = context;
         _stream = stream;
         _binder = new DeltaBinder(encoder.TensorsByName, Pipeline.HiddenSize, Pipeline.HasPoolerOutput, BaseModel);
         _deviceMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, cuda.DeviceOrdinal, OrtMemType.Default);
-        _deviceSlots = new DeviceSlot[options.Slots];
-        _slotWeights = new DeviceWeightBinding[options.Slots];
+        _deviceSlots = new DeviceSlot[SlotCount];
+        _slotWeights = new DeviceWeightBinding[SlotCount];
         var pristine = new ReadOnlyMemory<float>[encoder.Tensors.Length];
         for (var i = 0; i < pristine.Length; i++)
         {
@@ -50,7 +50,7 @@ public sealed class CudaBackend : SlottedBackend<CudaTask>, IDeviceDeltaTier
         _patcher = new DevicePatcher(context, stream, pristine, new DevicePatcherOptions { StagingBytes = cuda.StagingBytes });
         try
         {
-            for (var i = 0; i < options.Slots; i++)
+            for (var i = 0; i < SlotCount; i++)
             {
                 _deviceSlots[i] = _patcher.CreateSlot();
                 _slotWeights[i] = new DeviceWeightBinding(encoder.Tensors, _deviceSlots[i], _deviceMemory);
