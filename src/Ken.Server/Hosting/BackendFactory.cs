@@ -1,7 +1,7 @@
+using Ken.Cuda.Driver;
 using Ken.Format;
 using Ken.Format.Checkpoints;
 using Ken.Runtime.Backbone;
-using Ken.Cuda.Driver;
 using Ken.Runtime.Backends;
 using Ken.Runtime.Backends.Cuda;
 
@@ -72,11 +72,10 @@ public static class BackendFactory
         var started = System.Diagnostics.Stopwatch.StartNew();
         var backend = load(backbone);
         logger.LogInformation(
-            "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode on {Device}): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
+            "Backbone {Model} loaded in {Seconds:F1} s ({Mode} mode): {Slots} slots of {SlotMiB:F0} MiB, max batch {MaxBatch}",
             backbone.Name,
             started.Elapsed.TotalSeconds,
             options.SwapMode.ToString().ToLowerInvariant(),
-            options.Device.ToString(),
             backend.SlotCount,
             backend.SlotBytes / (1024.0 * 1024.0),
             backend.MaxBatchSize);
