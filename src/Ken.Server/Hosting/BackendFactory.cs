@@ -1,6 +1,6 @@
+using Ken.Cuda.Driver;
 using Ken.Format;
 using Ken.Format.Checkpoints;
-using Ken.Cuda.Driver;
 using Ken.Runtime.Backbone;
 using Ken.Runtime.Backends;
 using Ken.Runtime.Backends.Cuda;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Ken.Cuda.Driver;
 using Ken.Cuda.Patching;
 
@@ -22,6 +23,10 @@ internal sealed class DeviceDeltaTier<TKey>
     private readonly Func<TKey, IReadOnlyList<TensorPatch>> _patches;
     private readonly DeviceDeltaLedger<TKey> _ledger;
     private readonly Dictionary<TKey, DeviceTask> _resident = new(ReferenceEqualityComparer.Instance);
+
+    // Read without the gate, which an upload holds for its whole length: metrics and task tiers must not wait on it.
+    private readonly ConcurrentDictionary<TKey, bool> _visible = new(ReferenceEqualityComparer.Instance);
+    private long _bytes;
     private long _uploads;
     private long _evictions;
 
@@ -39,40 +44,16 @@ internal sealed class DeviceDeltaTier<TKey>
     }
 
     /// <summary>Device bytes of every resident delta.</summary>
-    public long Bytes
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _ledger.Bytes;
-            }
-        }
-    }
+    public long Bytes => Interlocked.Read(ref _bytes);
 
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _ledger.Count;
-            }
-        }
-    }
+    public int Count => _visible.Count;
 
     /// <summary>Uploads made on a miss.</summary>
     public long Uploads => Interlocked.Read(ref _uploads);
 
     public long Evictions => Interlocked.Read(ref _evictions);
 
-    public bool IsResident(TKey key)
-    {
-        lock (_gate)
-        {
-            return _ledger.Contains(key);
-        }
-    }
+    public bool IsResident(TKey key) => _visible.ContainsKey(key);
 
     /// <summary>Slots holding <paramref name="key"/> through this tier.</summary>
     public int Holders(TKey key)
@@ -107,6 +88,7 @@ internal sealed class DeviceDeltaTier<TKey>
             catch (CudaException ex) when (ex.Result == OutOfMemory)
             {
                 Evict(_ledger.TakeAllEvictable());
+                Interlocked.Exchange(ref _bytes, _ledger.Bytes);
                 bound = _patcher.Bind(patches);
             }
 
@@ -114,7 +96,9 @@ internal sealed class DeviceDeltaTier<TKey>
             _resident.Add(key, bound);
             _ledger.Add(key, _name(key), bound.DeviceBytes);
             _ledger.Hold(key);
+            _visible[key] = true;
             Evict(_ledger.TakeVictims());
+            Interlocked.Exchange(ref _bytes, _ledger.Bytes);
             return bound;
         }
     }
@@ -127,6 +111,7 @@ internal sealed class DeviceDeltaTier<TKey>
         {
             _ledger.Unhold(key);
             Evict(_ledger.TakeVictims());
+            Interlocked.Exchange(ref _bytes, _ledger.Bytes);
         }
     }
 
@@ -139,6 +124,7 @@ internal sealed class DeviceDeltaTier<TKey>
             if (!pinned)
             {
                 Evict(_ledger.TakeVictims());
+                Interlocked.Exchange(ref _bytes, _ledger.Bytes);
             }
         }
     }
@@ -148,6 +134,7 @@ internal sealed class DeviceDeltaTier<TKey>
     {
         foreach (var victim in victims)
         {
+            _visible.TryRemove(victim, out _);
             if (_resident.Remove(victim, out var task))
             {
                 _patcher.Evict(task);
