@@ -147,7 +147,9 @@ public static class MaskedCopy
     /// sets gets its value, every other position of a touched 8-element group gets the pristine value.
     /// Only valid while positions outside <paramref name="oldMask"/> still equal
     /// <paramref name="pristine"/> (true for a slot that holds exactly the old task), so a group
-    /// neither mask touches is skipped. Returns how many old-only positions were restored.
+    /// neither mask touches is skipped, whether a whole 64-element mask word or a single mask byte, so
+    /// a block-selected mask touches only the lines its blocks (and the old task's) occupy. Returns
+    /// how many old-only positions were restored.
     /// </summary>
     public static long Replace(ReadOnlySpan<byte> oldMask, ReadOnlySpan<byte> newMask, ReadOnlySpan<float> newValues, ReadOnlySpan<float> pristine, Span<float> destination)
     {
@@ -171,12 +173,28 @@ public static class MaskedCopy
 
             int bitsNew = newMask[b];
             int bitsOld = oldMask[b];
+            if ((bitsNew | bitsOld) == 0)
+            {
+                // Neither task holds this group: leave its line alone (block-selected masks are
+                // mostly such bytes, even inside a mask word that has bits set).
+                b++;
+                continue;
+            }
+
             restored += BitOperations.PopCount((uint)(bitsOld & ~bitsNew));
             var offset = (nuint)(b * 8);
             if (bitsNew == 0xFF)
             {
                 newValues.Slice(read, 8).CopyTo(destination.Slice(b * 8, 8));
                 read += 8;
+            }
+            else if (bitsNew == 0)
+            {
+                // Old only: the group's other positions already equal pristine, so copy it whole.
+                Unsafe.CopyBlockUnaligned(
+                    ref Unsafe.As<float, byte>(ref Unsafe.Add(ref dst, offset)),
+                    ref Unsafe.As<float, byte>(ref Unsafe.Add(ref src, offset)),
+                    8 * sizeof(float));
             }
             else if (expand && read + 8 <= newValues.Length)
             {
