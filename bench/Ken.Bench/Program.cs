@@ -20,6 +20,11 @@ internal static class Program
             return RuntimeCause.RuntimeCauseBenchmark.Run(args[1..]);
         }
 
+        if (args.Length >= 1 && args[0] == "switch")
+        {
+            return SwitchBenchmark.Run(args[1..]);
+        }
+
         if (args.Length >= 1 && args[0] == "select")
         {
             return SelectionBenchmark.Run(args);
@@ -34,6 +39,7 @@ internal static class Program
             "usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)\n" +
             "       ken-bench runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)\n" +
             "       ken-bench runtime-cause [ITERATIONS [THREADS]] (minilm: optimized graphs, levels, prepacking and per-op profile, original vs bound weights)\n" +
+            "       ken-bench switch [REPS [BLOCKS]]          (minilm: task switch / full weight copy at keep 0.05-0.5, element-wise vs blocks, default 1,16)\n" +
             "       ken-bench select [REPS]                   (KEN/magnitude/random ns/element table)\n" +
             "       ken-bench select-profile N KEEP [ROWS]    (one KEN loop, for profilers)");
         return 2;

@@ -16,6 +16,12 @@ public sealed record EvalOptions
     /// <summary>Selection methods, in report order.</summary>
     public IReadOnlyList<string> Methods { get; init; } = ["ken"];
 
+    /// <summary>
+    /// Above 1: every method that can select in blocks (magnitude, random) is also evaluated in aligned
+    /// blocks of this many elements, beside its element-wise run, at the same budgets.
+    /// </summary>
+    public int Block { get; init; } = 1;
+
     /// <summary>Seed of the <c>random</c> method.</summary>
     public long Seed { get; init; }
 

@@ -32,6 +32,7 @@ public static class EvalReportJson
             {
                 w.WriteStartObject();
                 w.WriteString("method", r.Method);
+                w.WriteNumber("block", r.Block);
                 if (r.Budget.K is { } k)
                 {
                     w.WriteNumber("k", k);

@@ -14,6 +14,9 @@ public sealed record EvalResult
 
     public required PruneBudget Budget { get; init; }
 
+    /// <summary>Elements per selected block; 1: element by element.</summary>
+    public int Block { get; init; } = 1;
+
     /// <summary>Reset elements / elements of the patched tensors.</summary>
     public required double FractionReset { get; init; }
 

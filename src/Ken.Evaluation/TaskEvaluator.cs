@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Ken.Format;
 using Ken.Format.Checkpoints;
 using Ken.Format.Deltas;
 using Ken.Pruning.Pipeline;
+using Ken.Pruning.Selection;
 using Ken.Runtime.Backbone;
 using Ken.Runtime.Backends;
 
@@ -30,6 +32,7 @@ public static class TaskEvaluator
             throw new KenException("no examples to evaluate; the data file must hold at least one row.");
         }
 
+        var variants = Variants(options);
         var backbone = ResolveBackbone(options);
         using var baseModel = CheckpointLoader.Open(options.BaseModel);
         using var finetuned = CheckpointLoader.Open(options.Finetuned);
@@ -43,7 +46,7 @@ public static class TaskEvaluator
         Directory.CreateDirectory(temp);
         try
         {
-            int steps = 1 + (options.Budgets.Count * options.Methods.Count);
+            int steps = 1 + (options.Budgets.Count * variants.Count);
             var texts = new string[examples.Count];
             for (int i = 0; i < texts.Length; i++)
             {
@@ -51,7 +54,7 @@ public static class TaskEvaluator
             }
 
             var denseStep = new Step(progress, "dense: prune", 0, steps);
-            var dense = Build(baseModel, finetuned, options, PruneBudget.Fraction(1.0), "magnitude", Path.Combine(temp, "dense"), denseStep, cancellationToken);
+            var dense = Build(baseModel, finetuned, options, PruneBudget.Fraction(1.0), "magnitude", 1, Path.Combine(temp, "dense"), denseStep, cancellationToken);
             var metadata = dense.Delta.Metadata;
             int[]? gold = metadata.Kind == TaskKind.Classification ? GoldLabels(examples, metadata.Labels) : null;
 
@@ -65,11 +68,11 @@ public static class TaskEvaluator
             int stepIndex = 1;
             foreach (var budget in options.Budgets)
             {
-                foreach (var method in options.Methods)
+                foreach (var (method, block, label) in variants)
                 {
-                    string name = $"{method} {budget}";
+                    string name = $"{label} {budget}";
                     var step = new Step(progress, name + ": prune", stepIndex++, steps);
-                    var pruned = Build(baseModel, finetuned, options, budget, method, Path.Combine(temp, "delta"), step, cancellationToken);
+                    var pruned = Build(baseModel, finetuned, options, budget, method, block, Path.Combine(temp, "delta"), step, cancellationToken);
                     var error = ReconstructionError.Measure(pruned.Delta, dense.Delta, tensorName =>
                     {
                         var weights = new float[baseModel.TryGetInfo(tensorName, out var info) ? info.ElementCount : 0];
@@ -78,7 +81,7 @@ public static class TaskEvaluator
                     });
                     var watch = Stopwatch.StartNew();
                     var output = Serve(backend, pruned.Delta, texts, step.Named(name + ": run"), cancellationToken);
-                    results.Add(Score(pruned, output, denseOutput, gold, metadata.Labels.Count, error, watch.Elapsed.TotalSeconds) with { Method = method });
+                    results.Add(Score(pruned, output, denseOutput, gold, metadata.Labels.Count, error, watch.Elapsed.TotalSeconds) with { Method = label, Block = block });
                 }
             }
 
@@ -98,6 +101,32 @@ public static class TaskEvaluator
         {
             Directory.Delete(temp, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The deltas to build per budget, in report order: every method element-wise and, with a block
+    /// size above 1, each block-capable method again in blocks right after it (labelled <c>magnitude-b16</c>).
+    /// </summary>
+    public static IReadOnlyList<(string Method, int Block, string Label)> Variants(EvalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var variants = new List<(string, int, string)>();
+        foreach (var method in options.Methods)
+        {
+            variants.Add((method, 1, method));
+            if (options.Block > 1 && RowSelectors.BlockMethods.Contains(method))
+            {
+                variants.Add((method, options.Block, string.Create(CultureInfo.InvariantCulture, $"{method}-b{options.Block}")));
+            }
+        }
+
+        if (options.Block > 1 && variants.Count == options.Methods.Count)
+        {
+            throw new KenException(
+                $"--block {options.Block} needs a method that selects in blocks ({string.Join(", ", RowSelectors.BlockMethods)}) in --method; KEN's rule is element-wise.");
+        }
+
+        return variants;
     }
 
     /// <summary>The gold label index of every example, through the task's label names.</summary>
@@ -166,7 +195,7 @@ public static class TaskEvaluator
     }
 
     private static BuiltDelta Build(
-        ICheckpoint baseModel, ICheckpoint finetuned, EvalOptions options, PruneBudget budget, string method, string file, Step step, CancellationToken cancellationToken)
+        ICheckpoint baseModel, ICheckpoint finetuned, EvalOptions options, PruneBudget budget, string method, int block, string file, Step step, CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
         var built = DeltaBuilder.Build(
@@ -176,6 +205,7 @@ public static class TaskEvaluator
             {
                 Budget = budget,
                 Method = method,
+                Block = block,
                 Seed = options.Seed,
                 Task = Path.GetFileName(file),
                 Pooling = options.Pooling,

@@ -113,6 +113,44 @@ public sealed class EvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void Block_runs_each_block_method_beside_its_element_wise_run_at_the_same_reset()
+    {
+        string model = WriteFinetune(withHead: true);
+        string data = WriteData(("a short text", "pos"), ("the last", "neg"));
+        string json = dir.File("block.json");
+
+        var result = CliRunner.Run(
+            "eval", "--base", "minilm", "--finetuned", model, "--data", data, "--keep", "0.25",
+            "--method", "ken,magnitude", "--block", "16", "--pooling", "cls", "--json", json);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using var report = JsonDocument.Parse(File.ReadAllText(json));
+        var results = report.RootElement.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal(["dense", "ken", "magnitude", "magnitude-b16"], results.Select(r => r.GetProperty("method").GetString()));
+        Assert.Equal([1, 1, 1, 16], results.Select(r => r.GetProperty("block").GetInt32()));
+
+        // Rows of 384 at keep 0.25 keep 96 = 6 whole blocks each: the same reset fraction as element-wise.
+        Assert.Equal(0.75, results[3].GetProperty("fraction_reset").GetDouble(), 12);
+
+        // The raised coordinate's block has by far the largest mean change, so blocks keep it too.
+        Assert.Equal(0.5, results[3].GetProperty("accuracy").GetDouble(), 12);
+        Assert.Equal(results[0].GetProperty("accuracy").GetDouble(), results[3].GetProperty("accuracy").GetDouble(), 12);
+
+        // Whole blocks carry part of the moved matrix's change that single elements would not.
+        Assert.InRange(results[2].GetProperty("reconstruction_error").GetDouble(), 0, results[3].GetProperty("reconstruction_error").GetDouble());
+        Assert.Contains("magnitude-b16", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Block_without_a_block_method_or_below_one_is_a_usage_error()
+    {
+        var ken = CliRunner.Run("eval", "--base", "minilm", "--finetuned", "x", "--data", "y", "--keep", "0.5", "--method", "ken", "--block", "16");
+        Assert.Equal(2, ken.ExitCode);
+        Assert.Contains("--block 16 needs magnitude or random", ken.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, CliRunner.Run("eval", "--base", "minilm", "--finetuned", "x", "--data", "y", "--keep", "0.5", "--block", "0").ExitCode);
+    }
+
+    [Fact]
     public void A_missing_budget_or_unknown_method_is_a_usage_error()
     {
         Assert.Equal(2, CliRunner.Run("eval", "--base", "minilm", "--finetuned", "x", "--data", "y").ExitCode);

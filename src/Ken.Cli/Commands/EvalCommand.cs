@@ -5,6 +5,7 @@ using Ken.Evaluation;
 using Ken.Format;
 using Ken.Format.Deltas;
 using Ken.Pruning.Pipeline;
+using Ken.Pruning.Selection;
 using Ken.Viz;
 
 namespace Ken.Cli.Commands;
@@ -26,6 +27,11 @@ internal static class EvalCommand
         var keepOption = new Option<string?>("--keep") { Description = "Comma-separated kept fractions of each row, e.g. 0.25,0.5,0.75." };
         var kOption = new Option<string?>("--k") { Description = "Comma-separated values kept per row in every tensor (as in the KEN paper), e.g. 96,192." };
         var methodOption = new Option<string>("--method") { Description = "Comma-separated selection methods: ken, magnitude, random.", DefaultValueFactory = _ => "ken,magnitude,random" };
+        var blockOption = new Option<int>("--block")
+        {
+            Description = "Also evaluate magnitude and random in aligned blocks of B elements (e.g. 16), beside their element-wise runs. 1: off.",
+            DefaultValueFactory = _ => 1,
+        };
         var seedOption = new Option<long>("--seed") { Description = "Seed of --method random.", DefaultValueFactory = _ => 0 };
         var limitOption = new Option<int?>("--limit") { Description = "Evaluate only N rows of --data, spread evenly over the file." };
         var jsonOption = new Option<string?>("--json") { Description = "Also write the results as JSON to this file." };
@@ -39,7 +45,7 @@ internal static class EvalCommand
         var threadsOption = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
         var command = new Command("eval", "Measure a task's accuracy (or embedding fidelity) at several budgets and selection methods against the dense fine-tuned model.")
         {
-            baseOption, finetunedOption, dataOption, keepOption, kOption, methodOption, seedOption, limitOption, jsonOption, plotOption,
+            baseOption, finetunedOption, dataOption, keepOption, kOption, methodOption, blockOption, seedOption, limitOption, jsonOption, plotOption,
             poolingOption, normalizeOption, maxLengthOption, vocabOption, batchOption, threadsOption,
         };
 
@@ -75,6 +81,7 @@ internal static class EvalCommand
                 VizFonts.EnsureAvailable();
             }
 
+            CheckBlock(methods, parse.GetValue(blockOption));
             var examples = EvalDataReader.Read(parse.GetRequiredValue(dataOption), limit);
             var options = new EvalOptions
             {
@@ -82,6 +89,7 @@ internal static class EvalCommand
                 Finetuned = parse.GetRequiredValue(finetunedOption),
                 Budgets = budgets,
                 Methods = methods,
+                Block = parse.GetValue(blockOption),
                 Seed = parse.GetValue(seedOption),
                 Vocab = parse.GetValue(vocabOption),
                 Pooling = parse.GetValue(poolingOption),
@@ -196,6 +204,21 @@ internal static class EvalCommand
         }
 
         return budgets;
+    }
+
+    /// <summary>Refuses, before the run, a block size no listed method can use.</summary>
+    private static void CheckBlock(List<string> methods, int block)
+    {
+        if (block < 1)
+        {
+            throw new UsageException($"--block {block} is not valid; give 1 (element by element) or a block size such as 16.");
+        }
+
+        if (block > 1 && !methods.Any(m => RowSelectors.BlockMethods.Contains(m)))
+        {
+            throw new UsageException(
+                $"--block {block} needs magnitude or random in --method (KEN's rule is element-wise); e.g. --method magnitude --block {block}.");
+        }
     }
 
     private static List<string> ParseMethods(string text)

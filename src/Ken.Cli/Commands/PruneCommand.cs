@@ -6,6 +6,7 @@ using Ken.Format;
 using Ken.Format.Checkpoints;
 using Ken.Format.Deltas;
 using Ken.Pruning.Pipeline;
+using Ken.Pruning.Selection;
 
 namespace Ken.Cli.Commands;
 
@@ -28,6 +29,11 @@ internal static class PruneCommand
         var labelsOption = new Option<string?>("--labels") { Description = "Comma-separated label names (default: config.json id2label)." };
         var methodOption = new Option<string>("--method") { Description = "Selection method: ken, magnitude or random.", DefaultValueFactory = _ => "ken" };
         methodOption.AcceptOnlyFromAmong("ken", "magnitude", "random");
+        var blockOption = new Option<int>("--block")
+        {
+            Description = "Keep or reset aligned blocks of B consecutive elements of a row together (magnitude and random; 16 = one 64-byte line of F32). 1: element by element.",
+            DefaultValueFactory = _ => 1,
+        };
         var seedOption = new Option<long>("--seed") { Description = "Seed of --method random.", DefaultValueFactory = _ => 0 };
         var includeOption = new Option<string[]>("--include") { Description = "Only patch tensors matching these globs (* spans dots); others stay pre-trained.", AllowMultipleArgumentsPerToken = true };
         var excludeOption = new Option<string[]>("--exclude") { Description = "Never patch tensors matching these globs.", AllowMultipleArgumentsPerToken = true };
@@ -38,7 +44,7 @@ internal static class PruneCommand
         var command = new Command("prune", "Make a KEN task delta (.ken) from a base and a fine-tuned checkpoint.")
         {
             baseOption, finetunedOption, kOption, keepOption, outputOption, taskOption, kindOption, poolingOption,
-            normalizeOption, labelsOption, methodOption, seedOption, includeOption, excludeOption, dtypeOption, threadsOption,
+            normalizeOption, labelsOption, methodOption, blockOption, seedOption, includeOption, excludeOption, dtypeOption, threadsOption,
         };
 
         command.SetAction(parse =>
@@ -47,10 +53,14 @@ internal static class PruneCommand
             string output = Path.GetFullPath(parse.GetRequiredValue(outputOption));
             string baseSpec = parse.GetRequiredValue(baseOption);
             string? labels = parse.GetValue(labelsOption);
+            string method = parse.GetRequiredValue(methodOption);
+            int block = parse.GetValue(blockOption);
+            CheckBlock(method, block);
             var options = new PruneOptions
             {
                 Budget = budget,
-                Method = parse.GetRequiredValue(methodOption),
+                Method = method,
+                Block = block,
                 Seed = parse.GetValue(seedOption),
                 Include = Globs(parse.GetValue(includeOption)),
                 Exclude = Globs(parse.GetValue(excludeOption)),
@@ -78,7 +88,7 @@ internal static class PruneCommand
             long bytes = new FileInfo(output).Length;
             stdout.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"wrote {output}: {delta.PatchedTensors.Count} patched tensors, {delta.HeadTensors.Count} head tensors, {Bytes.Format(bytes)}, {options.Method} {budget}, in {watch.Elapsed.TotalSeconds:F1} s"));
+                $"wrote {output}: {delta.PatchedTensors.Count} patched tensors, {delta.HeadTensors.Count} head tensors, {Bytes.Format(bytes)}, {options.Method}{BlockSuffix(block)} {budget}, in {watch.Elapsed.TotalSeconds:F1} s"));
             return CommandLineApp.Success;
         });
         return command;
@@ -100,6 +110,22 @@ internal static class PruneCommand
             throw new UsageException(e.Message, e);
         }
     }
+
+    /// <summary>Refuses a block size the method cannot use (before any model is read).</summary>
+    internal static void CheckBlock(string method, int block)
+    {
+        try
+        {
+            RowSelectors.Create(method, 0, block);
+        }
+        catch (KenException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    internal static string BlockSuffix(int block) =>
+        block > 1 ? string.Create(CultureInfo.InvariantCulture, $" block {block}") : string.Empty;
 
     private static TensorGlob[] Globs(string[]? patterns) =>
         patterns is null ? [] : Array.ConvertAll(patterns, p => new TensorGlob(p));

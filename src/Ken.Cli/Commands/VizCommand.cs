@@ -176,7 +176,7 @@ internal static class VizCommand
                 string budget = meta.K is { } k ? $"k={k}" : string.Create(CultureInfo.InvariantCulture, $"keep={meta.Keep}");
                 var facts = new List<string>
                 {
-                    $"delta: {Path.GetFileName(deltaPath)}, task '{meta.Task}' ({KenDeltaMetadata.ToText(meta.Kind)}), method {meta.Method}, {budget}",
+                    $"delta: {Path.GetFileName(deltaPath)}, task '{meta.Task}' ({KenDeltaMetadata.ToText(meta.Kind)}), method {meta.Method}{PruneCommand.BlockSuffix(meta.Block ?? 1)}, {budget}",
                     $"{delta.PatchedTensors.Count} patched tensors, {delta.HeadTensors.Count} head tensors; written by {meta.CreatedBy}",
                 };
                 var sections = rendered.Select(r => new VizPageSection(Heading(r.View), VizExplanations.For(r.View), r.Png, r.Html)).ToList();

@@ -27,6 +27,7 @@ public sealed record KenDeltaMetadata
     public const string KeepKey = "keep";
     public const string MethodKey = "method";
     public const string SeedKey = "seed";
+    public const string BlockKey = "block";
     public const string CreatedByKey = "created_by";
     public const string BaseModelKey = "base_model";
 
@@ -41,7 +42,7 @@ public sealed record KenDeltaMetadata
     private static readonly HashSet<string> ReservedKeys = new(StringComparer.Ordinal)
     {
         FormatKey, VersionKey, TaskKey, KindKey, LabelsKey, PoolingKey, NormalizeKey, KKey, KeepKey,
-        MethodKey, SeedKey, CreatedByKey, BaseModelKey,
+        MethodKey, SeedKey, BlockKey, CreatedByKey, BaseModelKey,
     };
 
     /// <summary>The task's name.</summary>
@@ -68,6 +69,12 @@ public sealed record KenDeltaMetadata
 
     /// <summary>The seed of the <c>random</c> method, when one was used.</summary>
     public long? Seed { get; init; }
+
+    /// <summary>
+    /// Elements per aligned block when the method selected whole blocks of each row (<c>--block</c>,
+    /// at least 2; <c>magnitude</c> and <c>random</c> only); null: element by element.
+    /// </summary>
+    public int? Block { get; init; }
 
     /// <summary>The tool and version that wrote the file, e.g. <c>ken 0.1.0</c>.</summary>
     public required string CreatedBy { get; init; }
@@ -170,6 +177,14 @@ public sealed record KenDeltaMetadata
                 : throw Invalid(SeedKey, seedText, "an integer");
         }
 
+        int? block = null;
+        if (metadata.TryGetValue(BlockKey, out var blockText))
+        {
+            block = int.TryParse(blockText, NumberStyles.None, CultureInfo.InvariantCulture, out int parsed)
+                ? parsed
+                : throw Invalid(BlockKey, blockText, "a block size of at least 2");
+        }
+
         var extra = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in metadata)
         {
@@ -192,6 +207,7 @@ public sealed record KenDeltaMetadata
             Keep = keep,
             Method = Required(MethodKey),
             Seed = seed,
+            Block = block,
             CreatedBy = Required(CreatedByKey),
             BaseModel = metadata.TryGetValue(BaseModelKey, out var baseModel) ? baseModel : null,
             Version = version,
@@ -239,6 +255,12 @@ public sealed record KenDeltaMetadata
         if (Array.IndexOf(KnownMethods, Method) < 0)
         {
             throw new KenException($"{source}: metadata '{MethodKey}' is \"{Method}\", but it must be ken, magnitude or random; {Fix}.");
+        }
+
+        if (Block is { } block && (block < 2 || Method == "ken"))
+        {
+            throw new KenException(
+                $"{source}: metadata '{BlockKey}' is {block}, but a block size must be at least 2 and only magnitude and random select in blocks (method is {Method}); {Fix}.");
         }
 
         if (Kind == TaskKind.Classification && Labels.Count == 0)
@@ -291,6 +313,11 @@ public sealed record KenDeltaMetadata
         if (Seed is { } seed)
         {
             result[SeedKey] = seed.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (Block is { } blockSize)
+        {
+            result[BlockKey] = blockSize.ToString(CultureInfo.InvariantCulture);
         }
 
         result[CreatedByKey] = CreatedBy;

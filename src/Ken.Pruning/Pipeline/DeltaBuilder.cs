@@ -22,7 +22,7 @@ public static class DeltaBuilder
         IProgress<PruneProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var selector = RowSelectors.Create(options.Method, unchecked((ulong)options.Seed));
+        var selector = RowSelectors.Create(options.Method, unchecked((ulong)options.Seed), options.Block);
         var match = CheckpointNameMatcher.Match(baseModel, finetuned);
         var plan = PrunePlan.Create(baseModel, finetuned, match);
 
@@ -81,9 +81,9 @@ public static class DeltaBuilder
         long rows = info.RowCount;
         int kept = options.Budget.KeptPerRow(n);
         var mask = new byte[(info.ElementCount + 7) / 8];
-        var values = new float[checked(rows * kept)];
         if (kept == n)
         {
+            var wholeValues = new float[checked(rows * kept)];
             // The whole row is kept: no selection to run.
             mask.AsSpan().Fill(0xFF);
             int tail = (int)(info.ElementCount % 8);
@@ -92,41 +92,61 @@ public static class DeltaBuilder
                 mask[^1] = (byte)((1 << tail) - 1);
             }
 
-            finetuned.AsSpan(0, values.Length).CopyTo(values);
-            return new PatchedTensor(info.Name, info.Shape, mask, values, dtype, fingerprint);
+            finetuned.AsSpan(0, wholeValues.Length).CopyTo(wholeValues);
+            return new PatchedTensor(info.Name, info.Shape, mask, wholeValues, dtype, fingerprint);
         }
 
-        long blocks = (rows + RowsPerBlock - 1) / RowsPerBlock;
+        // Pass 1: each row's kept positions into the mask. An element-wise method keeps exactly
+        // `kept` per row; a block method keeps its rows' shares of the budget in whole blocks.
+        long chunks = (rows + RowsPerBlock - 1) / RowsPerBlock;
+        var chunkKept = new long[chunks];
         var parallel = new ParallelOptions
         {
             CancellationToken = cancellationToken,
             MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount,
         };
-        Parallel.For(0L, blocks, parallel, () => new int[kept], (block, _, positions) =>
+        Parallel.For(0L, chunks, parallel, () => new int[n], (chunk, _, positions) =>
         {
-            long first = block * RowsPerBlock;
+            long first = chunk * RowsPerBlock;
             long end = Math.Min(rows, first + RowsPerBlock);
+            long chunkCount = 0;
             for (long r = first; r < end; r++)
             {
                 int start = checked((int)(r * n));
                 int count = selector.SelectRow(finetuned.AsSpan(start, (int)n), pretrained.AsSpan(start, (int)n), kept, r, positions);
-                Debug.Assert(count == kept, "a selector must keep exactly k positions");
+                Debug.Assert(selector is BlockSelector || count == kept, "an element-wise selector must keep exactly k positions");
                 for (int t = 0; t < count; t++)
                 {
                     MaskBits.Set(mask, start + positions[t]);
                 }
+
+                chunkCount += count;
             }
 
-            // A block starts on a 64-bit boundary of the mask, so its bits and its values (rows keep
-            // exactly `kept` each) can be gathered in ascending order without sorting positions.
+            chunkKept[chunk] = chunkCount;
+            return positions;
+        }, static _ => { });
+
+        // Pass 2: each chunk's values, gathered in ascending order at its offset. A chunk starts on a
+        // 64-bit boundary of the mask, so its bits are its own.
+        var chunkOffset = new long[chunks + 1];
+        for (long c = 0; c < chunks; c++)
+        {
+            chunkOffset[c + 1] = chunkOffset[c] + chunkKept[c];
+        }
+
+        var values = new float[checked((int)chunkOffset[chunks])];
+        Parallel.For(0L, chunks, parallel, chunk =>
+        {
+            long first = chunk * RowsPerBlock;
+            long end = Math.Min(rows, first + RowsPerBlock);
             int from = checked((int)(first * n));
             int to = checked((int)(end * n));
             MaskBits.Gather(
                 mask.AsSpan(from >> 3, (int)MaskBits.ByteLength(to - from)),
                 finetuned.AsSpan(from, to - from),
-                values.AsSpan(checked((int)(first * kept)), checked((int)((end - first) * kept))));
-            return positions;
-        }, static _ => { });
+                values.AsSpan(checked((int)chunkOffset[chunk]), checked((int)chunkKept[chunk])));
+        });
 
         return new PatchedTensor(info.Name, info.Shape, mask, values, dtype, fingerprint);
     }

@@ -56,6 +56,7 @@ internal static class DeltaMetadataFactory
             Keep = options.Budget.Keep,
             Method = options.Method,
             Seed = options.Method == "random" ? options.Seed : null,
+            Block = options.Block > 1 ? options.Block : null,
             BaseModel = options.BaseModel,
             CreatedBy = "ken " + typeof(DeltaBuilder).Assembly.GetName().Version,
         };

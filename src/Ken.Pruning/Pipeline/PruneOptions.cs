@@ -10,6 +10,12 @@ public sealed record PruneOptions
     /// <summary>Selection method: <c>ken</c> (default), <c>magnitude</c> or <c>random</c>.</summary>
     public string Method { get; init; } = "ken";
 
+    /// <summary>
+    /// Select aligned blocks of this many elements of a row, kept or reset together (<c>magnitude</c>
+    /// and <c>random</c> only; recorded in the metadata); 1: element by element.
+    /// </summary>
+    public int Block { get; init; } = 1;
+
     /// <summary>Seed of the <c>random</c> method (recorded in the metadata).</summary>
     public long Seed { get; init; }
 

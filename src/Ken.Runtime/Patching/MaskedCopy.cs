@@ -147,7 +147,9 @@ public static class MaskedCopy
     /// sets gets its value, every other position of a touched 8-element group gets the pristine value.
     /// Only valid while positions outside <paramref name="oldMask"/> still equal
     /// <paramref name="pristine"/> (true for a slot that holds exactly the old task), so a group
-    /// neither mask touches is skipped. Returns how many old-only positions were restored.
+    /// neither mask touches is skipped, whether a whole 64-element mask word or a single mask byte, so
+    /// a block-selected mask touches only the lines its blocks (and the old task's) occupy. Returns
+    /// how many old-only positions were restored.
     /// </summary>
     public static long Replace(ReadOnlySpan<byte> oldMask, ReadOnlySpan<byte> newMask, ReadOnlySpan<float> newValues, ReadOnlySpan<float> pristine, Span<float> destination)
     {
@@ -160,36 +162,49 @@ public static class MaskedCopy
         ref var src = ref MemoryMarshal.GetReference(pristine);
         ref var packed = ref MemoryMarshal.GetReference(newValues);
         var expand = Avx2.IsSupported;
+        // One mask word (64 elements) at a time; inside it, only the bytes either task sets are
+        // visited (a trailing-zero scan, so a sparse or block-structured word costs no mispredicted
+        // per-byte branches), and each visited byte is one branch-free expand-and-blend.
         var b = 0;
         while (b < fullBytes)
         {
-            if (b + sizeof(ulong) <= fullBytes && (MemoryMarshal.Read<ulong>(oldMask.Slice(b)) | MemoryMarshal.Read<ulong>(newMask.Slice(b))) == 0)
+            ulong any;
+            int width;
+            if (b + sizeof(ulong) <= fullBytes)
             {
-                b += sizeof(ulong);
-                continue;
-            }
-
-            int bitsNew = newMask[b];
-            int bitsOld = oldMask[b];
-            restored += BitOperations.PopCount((uint)(bitsOld & ~bitsNew));
-            var offset = (nuint)(b * 8);
-            if (bitsNew == 0xFF)
-            {
-                newValues.Slice(read, 8).CopyTo(destination.Slice(b * 8, 8));
-                read += 8;
-            }
-            else if (expand && read + 8 <= newValues.Length)
-            {
-                var spread = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref packed, (nuint)read), ExpandIndices[bitsNew]);
-                Vector256.ConditionalSelect(LaneMasks[bitsNew].AsSingle(), spread, Vector256.LoadUnsafe(ref src, offset)).StoreUnsafe(ref dst, offset);
-                read += BitOperations.PopCount((uint)bitsNew);
+                any = MemoryMarshal.Read<ulong>(oldMask.Slice(b)) | MemoryMarshal.Read<ulong>(newMask.Slice(b));
+                width = sizeof(ulong);
             }
             else
             {
-                read = ReplaceBits(bitsOld, bitsNew, b * 8, newValues, read, pristine, destination);
+                any = (ulong)(oldMask[b] | newMask[b]);
+                width = 1;
             }
 
-            b++;
+            while (any != 0)
+            {
+                var j = BitOperations.TrailingZeroCount(any) >> 3;
+                any &= ~(0xFFUL << (j * 8));
+                var at = b + j;
+                int bitsNew = newMask[at];
+                int bitsOld = oldMask[at];
+                restored += BitOperations.PopCount((uint)(bitsOld & ~bitsNew));
+                var offset = (nuint)(at * 8);
+                if (expand && read + 8 <= newValues.Length)
+                {
+                    // bitsNew 0: pristine for the whole group (old-only positions restored, the rest
+                    // already pristine); 0xFF: eight new values.
+                    var spread = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref packed, (nuint)read), ExpandIndices[bitsNew]);
+                    Vector256.ConditionalSelect(LaneMasks[bitsNew].AsSingle(), spread, Vector256.LoadUnsafe(ref src, offset)).StoreUnsafe(ref dst, offset);
+                    read += BitOperations.PopCount((uint)bitsNew);
+                }
+                else
+                {
+                    read = ReplaceBits(bitsOld, bitsNew, at * 8, newValues, read, pristine, destination);
+                }
+            }
+
+            b += width;
         }
 
         if ((destination.Length & 7) != 0)

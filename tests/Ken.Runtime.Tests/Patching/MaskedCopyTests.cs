@@ -93,6 +93,54 @@ public sealed class MaskedCopyTests
         Assert.Equal(oldOnly, restored);
     }
 
+    [Theory]
+    [InlineData(0.05, 0.05)]
+    [InlineData(0.25, 0.1)]
+    [InlineData(0.0, 0.3)]
+    public void Replace_of_block_masks_writes_only_the_blocks_either_task_holds(double oldDensity, double newDensity)
+    {
+        // 16-element blocks (one 64-byte line of float32), as `ken prune --block 16` writes them.
+        const int count = 384 * 40;
+        var random = new Random(7);
+        var oldMask = BlockMask(random, count, oldDensity);
+        var newMask = BlockMask(random, count, newDensity);
+        var pristine = Enumerable.Range(0, count).Select(i => (float)i).ToArray();
+        var oldValues = Enumerable.Range(0, (int)MaskBits.PopCount(oldMask)).Select(i => -1f - i).ToArray();
+        var newValues = Enumerable.Range(0, (int)MaskBits.PopCount(newMask)).Select(i => 1f + i).ToArray();
+        var slot = (float[])pristine.Clone();
+        MaskBits.Scatter(oldMask, oldValues, slot);
+        var expected = (float[])slot.Clone();
+        MaskedCopy.CopySelected(oldMask, pristine, expected);
+        MaskBits.Scatter(newMask, newValues, expected);
+
+        // Poison every line neither task holds: a switch that touched such a line would overwrite it.
+        for (var i = 0; i < count; i++)
+        {
+            if (!MaskBits.IsSet(oldMask, i) && !MaskBits.IsSet(newMask, i))
+            {
+                slot[i] = expected[i] = float.NaN;
+            }
+        }
+
+        MaskedCopy.Replace(oldMask, newMask, newValues, pristine, slot);
+
+        Assert.Equal(expected, slot);
+    }
+
+    private static byte[] BlockMask(Random random, int count, double density)
+    {
+        var mask = new byte[(count + 7) / 8];
+        for (var block = 0; block < count / 16; block++)
+        {
+            if (random.NextDouble() < density)
+            {
+                mask[2 * block] = mask[(2 * block) + 1] = 0xFF;
+            }
+        }
+
+        return mask;
+    }
+
     private static byte[] RandomMask(Random random, int count, double density)
     {
         var mask = new byte[(count + 7) / 8];
