@@ -8,12 +8,12 @@ out="${1:-bench/out/prune}"
 mkdir -p "$out"
 
 dotnet build src/Ken.Cli -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
-dotnet build bench/Ken.Bench -c Release -o "$out/bin/bench" -v q -nologo >/dev/null
+dotnet build bench/Ken.Perf -c Release -o "$out/bin/bench" -v q -nologo >/dev/null
 ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
 
 if [ ! -f "$out/bert/base.safetensors" ]; then
   echo "generating the synthetic bert-base-shaped pair..." >&2
-  dotnet "$out/bin/bench/ken-bench.dll" gen-bert-base "$out/bert"
+  dotnet "$out/bin/bench/ken-perf.dll" gen-bert-base "$out/bert"
 fi
 
 # Resolve the default models once, so their extraction is not part of a timed run.

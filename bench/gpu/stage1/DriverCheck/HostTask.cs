@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Ken.Cuda.Patching;
 
-namespace Ken.Bench.Gpu;
+namespace Ken.Perf.Gpu;
 
 /// <summary>A random task over the backbone's tensors, kept on the host with the floats its values decode to.</summary>
 internal sealed class HostTask

@@ -4,7 +4,7 @@
 // Options: --small (a few small tensors instead of MiniLM, for a smoke run against the test suite's fake
 // libcuda.so.1 via LD_LIBRARY_PATH), --switches N (timed switches, default 200).
 using System.Diagnostics;
-using Ken.Bench.Gpu;
+using Ken.Perf.Gpu;
 using Ken.Cuda.Driver;
 using Ken.Cuda.Patching;
 

@@ -1,4 +1,4 @@
-namespace Ken.Bench;
+namespace Ken.Perf;
 
 internal static class Program
 {
@@ -36,12 +36,12 @@ internal static class Program
         }
 
         Console.Error.WriteLine(
-            "usage: ken-bench gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)\n" +
-            "       ken-bench runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)\n" +
-            "       ken-bench runtime-cause [ITERATIONS [THREADS]] (minilm: optimized graphs, levels, prepacking and per-op profile, original vs bound weights)\n" +
-            "       ken-bench switch [REPS [BLOCKS]]          (minilm: task switch / full weight copy at keep 0.05-0.5, element-wise vs blocks, default 1,16)\n" +
-            "       ken-bench select [REPS]                   (KEN/magnitude/random ns/element table)\n" +
-            "       ken-bench select-profile N KEEP [ROWS]    (one KEN loop, for profilers)");
+            "usage: ken-perf gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)\n" +
+            "       ken-perf runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)\n" +
+            "       ken-perf runtime-cause [ITERATIONS [THREADS]] (minilm: optimized graphs, levels, prepacking and per-op profile, original vs bound weights)\n" +
+            "       ken-perf switch [REPS [BLOCKS]]          (minilm: task switch / full weight copy at keep 0.05-0.5, element-wise vs blocks, default 1,16)\n" +
+            "       ken-perf select [REPS]                   (KEN/magnitude/random ns/element table)\n" +
+            "       ken-perf select-profile N KEEP [ROWS]    (one KEN loop, for profilers)");
         return 2;
     }
 }

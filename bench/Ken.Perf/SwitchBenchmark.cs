@@ -7,10 +7,10 @@ using Ken.Runtime.Backbone;
 using Ken.Runtime.Backends;
 using Ken.Runtime.Patching;
 
-namespace Ken.Bench;
+namespace Ken.Perf;
 
 /// <summary>
-/// <c>ken-bench switch</c>: what a task switch (A → B, restore and apply fused, the real
+/// <c>ken-perf switch</c>: what a task switch (A → B, restore and apply fused, the real
 /// <see cref="CpuWeightPatcher"/>) costs against one plain copy of the same weights, per budget, for
 /// element-wise selection and aligned blocks. A is arctic-xs's magnitude delta over minilm, B a random
 /// delta of the same budget and block size (another mask of the same density). Times are medians of
@@ -52,7 +52,7 @@ internal static class SwitchBenchmark
 
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"ken-bench switch: minilm weights ({pristine.TotalBytes / 1e6:F1} MB), arctic-xs deltas, {Environment.ProcessorCount} cores, CpuWeightPatcher, median of {reps} interleaved reps"));
+            $"ken-perf switch: minilm weights ({pristine.TotalBytes / 1e6:F1} MB), arctic-xs deltas, {Environment.ProcessorCount} cores, CpuWeightPatcher, median of {reps} interleaved reps"));
         Console.WriteLine();
         Console.WriteLine("| keep | block | lines touched (A∪B) | switch A↔B ms | full copy ms | switch / copy | row-major part: switch / copy | transposed part: switch / copy |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Ken.Bench.RuntimeCause;
+namespace Ken.Perf.RuntimeCause;
 
 /// <summary>
 /// Kernel time per op type from one ONNX Runtime profile: each node's fastest run, summed over the

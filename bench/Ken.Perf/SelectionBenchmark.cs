@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Ken.Pruning.Selection;
 
-namespace Ken.Bench;
+namespace Ken.Perf;
 
 /// <summary>
 /// Single-threaded ns/element of the row selectors on seeded, weight-like rows. Variants run

@@ -1,6 +1,6 @@
 using Ken.Format.Checkpoints.Onnx.Proto;
 
-namespace Ken.Bench.RuntimeCause;
+namespace Ken.Perf.RuntimeCause;
 
 /// <summary>Node types of an ONNX graph as ONNX Runtime saved it after optimizing, counted.</summary>
 internal sealed class GraphCensus

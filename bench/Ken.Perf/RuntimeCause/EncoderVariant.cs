@@ -4,10 +4,10 @@ using Ken.Runtime.Backbone;
 using Ken.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
-namespace Ken.Bench.RuntimeCause;
+namespace Ken.Perf.RuntimeCause;
 
 /// <summary>
-/// One way of running the backbone for <c>ken-bench runtime-cause</c>: a model (original, or with its
+/// One way of running the backbone for <c>ken-perf runtime-cause</c>: a model (original, or with its
 /// weights promoted to inputs and bound from Ken's buffers) under one set of session options, run
 /// through an <see cref="OrtIoBinding"/> exactly as Ken runs a slot.
 /// </summary>

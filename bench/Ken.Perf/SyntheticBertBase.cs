@@ -1,7 +1,7 @@
 using Ken.Format.Checkpoints;
 using Ken.Format.Checkpoints.Safetensors;
 
-namespace Ken.Bench;
+namespace Ken.Perf;
 
 /// <summary>
 /// A synthetic base/fine-tuned pair with the tensor names and shapes of bert-base-uncased

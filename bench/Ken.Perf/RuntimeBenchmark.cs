@@ -8,10 +8,10 @@ using Ken.Runtime.Backends;
 using Ken.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
-namespace Ken.Bench;
+namespace Ken.Perf;
 
 /// <summary>
-/// <c>ken-bench runtime</c>: on minilm, side by side in one process, what binding the weights as graph
+/// <c>ken-perf runtime</c>: on minilm, side by side in one process, what binding the weights as graph
 /// inputs costs against the original model, and what a swap costs against a full weight copy and a run.
 /// </summary>
 internal static class RuntimeBenchmark
@@ -43,7 +43,7 @@ internal static class RuntimeBenchmark
         rows.Add(("start-up: Ken backbone (2 slots) / original session, ms", $"{Ms(backendStartup)} / {Ms(originalStartup)}"));
 
         // The original model with MLAS weight prepacking off: the floor for any graph whose weights are
-        // inputs, since ONNX Runtime prepacks only constant initializers (see `ken-bench runtime-cause`).
+        // inputs, since ONNX Runtime prepacks only constant initializers (see `ken-perf runtime-cause`).
         using var unpackedOptions = new SessionOptions();
         unpackedOptions.AddSessionConfigEntry("session.disable_prepacking", "1");
         using var unpacked = new InferenceSession(minilm.ModelPath, unpackedOptions);
@@ -146,7 +146,7 @@ internal static class RuntimeBenchmark
         rows.Add(("resident bytes per slot (weights)", $"{backend.SlotBytes:N0}"));
         rows.Add(("resident bytes of the bound task (masks + values + head)", $"{task.ResidentBytes:N0}"));
 
-        Console.WriteLine($"ken-bench runtime: minilm, {Environment.ProcessorCount} cores, ONNX Runtime CPU, {iterations} timed runs per inference row, {swapIterations} swaps");
+        Console.WriteLine($"ken-perf runtime: minilm, {Environment.ProcessorCount} cores, ONNX Runtime CPU, {iterations} timed runs per inference row, {swapIterations} swaps");
         Console.WriteLine();
         Console.WriteLine("| measure | value |");
         Console.WriteLine("|---|---|");

@@ -5,10 +5,10 @@ using Ken.Runtime.Backbone;
 using Ken.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
-namespace Ken.Bench.RuntimeCause;
+namespace Ken.Perf.RuntimeCause;
 
 /// <summary>
-/// <c>ken-bench runtime-cause</c>: why minilm with its weights bound as graph inputs runs slower than the
+/// <c>ken-perf runtime-cause</c>: why minilm with its weights bound as graph inputs runs slower than the
 /// original model. Counts the node types of the graphs ONNX Runtime optimizes from each, times both at
 /// every optimization level and the original with MLAS weight prepacking switched off (interleaved,
 /// best of N), and splits the time by op type with ONNX Runtime's profiler.
@@ -39,7 +39,7 @@ internal static class RuntimeCauseBenchmark
         var work = Directory.CreateTempSubdirectory("ken-runtime-cause-");
         try
         {
-            Console.WriteLine($"ken-bench runtime-cause: minilm, {Environment.ProcessorCount} cores, ONNX Runtime CPU, intra-op threads {EncoderVariant.IntraOpThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"}, {iterations} interleaved runs per variant");
+            Console.WriteLine($"ken-perf runtime-cause: minilm, {Environment.ProcessorCount} cores, ONNX Runtime CPU, intra-op threads {EncoderVariant.IntraOpThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"}, {iterations} interleaved runs per variant");
             PrintCensus(models, weights, work.FullName);
             PrintTimings(models, weights, tokenizer, iterations);
             PrintProfile(models, weights, tokenizer, iterations, work.FullName);
