@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 
 using Ken.Format;
+using Ken.Runtime.Backends.Cuda;
 using Ken.Runtime.Tasks;
 using Ken.Server.Registry;
 using Ken.Server.Scheduling;
@@ -65,6 +66,8 @@ public sealed class ErrorMappingInterceptor : Interceptor
             DeltaMismatchException e => new Status(StatusCode.FailedPrecondition, e.Message + MismatchAdvice),
             KenException e => new Status(StatusCode.InvalidArgument, e.Message),
             ServerOverloadedException e => new Status(StatusCode.ResourceExhausted, e.Message),
+            DeviceSwapException { OutOfMemory: true } e => new Status(StatusCode.ResourceExhausted, e.Message + "; raise --device-delta-budget headroom or lower --slot-memory, or retry later"),
+            DeviceSwapException e => new Status(StatusCode.Unavailable, e.Message + "; retry"),
             ServerShuttingDownException e => new Status(StatusCode.Unavailable, e.Message),
             OperationCanceledException when context.Deadline <= DateTime.UtcNow => new Status(StatusCode.DeadlineExceeded, DeadlineMessage),
             OperationCanceledException => new Status(StatusCode.Cancelled, CancelledMessage),

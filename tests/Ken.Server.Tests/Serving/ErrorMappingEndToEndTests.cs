@@ -64,6 +64,19 @@ public sealed class ErrorMappingEndToEndTests
         Assert.DoesNotContain("secret detail", error.Status.Detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true, StatusCode.ResourceExhausted)]
+    [InlineData(false, StatusCode.Unavailable)]
+    public async Task A_failed_gpu_switch_is_a_server_condition_not_a_client_error(bool outOfMemory, StatusCode expected)
+    {
+        var dataDir = TestServer.NewDataDir();
+        TestServer.Seed(dataDir, "a", TaskKind.Embedding);
+        var failure = new Ken.Runtime.Backends.Cuda.DeviceSwapException("uploading task 'a' to cuda:0 failed (cuMemAlloc); the slot is back on the base weights", outOfMemory, new InvalidOperationException("driver"));
+        await using var server = await TestServer.StartAsync(new FakeBackend { RunFailure = failure }, dataDir);
+
+        await AssertStatus(expected, "the slot is back on the base weights", () => server.Inference.EmbedAsync(new EmbedRequest { Task = "a", Texts = { "x" } }, cancellationToken: Ct).ResponseAsync);
+    }
+
     [Fact]
     public async Task A_full_queue_is_resource_exhausted_and_closed_admission_unavailable()
     {

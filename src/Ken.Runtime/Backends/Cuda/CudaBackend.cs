@@ -171,7 +171,7 @@ public sealed class CudaBackend : SlottedBackend<CudaTask>, IDeviceDeltaTier
                 _tier.Release(old);
             }
 
-            throw new KenException($"uploading task '{task!.Name}' to {DeviceName} failed ({ex.Message}); {state}", ex);
+            throw new DeviceSwapException($"uploading task '{task!.Name}' to {DeviceName} failed ({ex.Message}); {state}", ex is CudaException { ResultName: "CUDA_ERROR_OUT_OF_MEMORY" }, ex);
         }
 
         var uploaded = Stopwatch.GetTimestamp();
@@ -193,7 +193,7 @@ public sealed class CudaBackend : SlottedBackend<CudaTask>, IDeviceDeltaTier
                 _tier.Release(old);
             }
 
-            throw new KenException($"switching slot {lease.Index} on {DeviceName} to task '{task?.Name ?? "base"}' failed ({ex.Message}); {state}", ex);
+            throw new DeviceSwapException($"switching slot {lease.Index} on {DeviceName} to task '{task?.Name ?? "base"}' failed ({ex.Message}); {state}", ex);
         }
 
         if (old is not null)
