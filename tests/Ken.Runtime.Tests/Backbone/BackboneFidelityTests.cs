@@ -1,3 +1,4 @@
+using Ken.Format.Deltas;
 using Ken.Format.Checkpoints.Onnx;
 using Ken.Runtime.Heads;
 using Ken.Runtime.Tests.Backends;
@@ -35,46 +36,51 @@ public sealed class BackboneFidelityTests(BackboneFixture fixture)
     [Fact]
     public void A_half_delta_equals_a_fresh_session_over_the_reconstructed_weights()
     {
-        var backend = fixture.Backend;
-        var delta = fixture.HalfDelta;
-        var task = backend.Bind(delta);
-        backend.Swap(0, task);
-        try
-        {
-            var served = backend.Run(0, task, BackboneFixture.Texts).Embeddings!;
+        var served = AssertServedEqualsFreshSession(fixture.HalfDelta);
 
-            var reconstructed = new Dictionary<string, float[]>(StringComparer.Ordinal);
-            foreach (var patched in delta.PatchedTensors)
-            {
-                var weights = new float[patched.ElementCount];
-                fixture.MiniLmCheckpoint.ReadFloat32(patched.Name, weights);
-                patched.ApplyTo(weights);
-                reconstructed[patched.Name] = weights;
-            }
-
-            using var fresh = new InferenceSession(OnnxModelRewriter.WithInitializers(fixture.MiniLmCheckpoint, reconstructed));
-            var expected = ReferenceEncoder.ClsNormalized(fresh, fixture.MiniLm.VocabPath, BackboneFixture.Texts);
-
-            Assert.InRange(ReferenceEncoder.MaxAbsDiff(expected, served), 0f, Tolerance);
-
-            // Half of the fine-tuning is not the fine-tuned model: the comparison above is not vacuous.
-            using var arctic = new InferenceSession(fixture.Arctic.ModelPath);
-            var arcticOwn = ReferenceEncoder.ClsNormalized(arctic, fixture.Arctic.VocabPath, BackboneFixture.Texts);
-            Assert.True(ReferenceEncoder.MaxAbsDiff(arcticOwn, served) > Tolerance);
-        }
-        finally
-        {
-            backend.Swap(0, null);
-        }
+        // Half of the fine-tuning is not the fine-tuned model: the comparison is not vacuous.
+        using var arctic = new InferenceSession(fixture.Arctic.ModelPath);
+        var arcticOwn = ReferenceEncoder.ClsNormalized(arctic, fixture.Arctic.VocabPath, BackboneFixture.Texts);
+        Assert.True(ReferenceEncoder.MaxAbsDiff(arcticOwn, served) > Tolerance);
     }
 
     [Fact]
     public void A_random_delta_equals_a_fresh_session_over_the_reconstructed_weights()
     {
         // The half delta above is a magnitude selection; this one is the seeded random control.
+        Assert.Equal("random", fixture.RandomDelta.Metadata.Method);
+        AssertServedEqualsFreshSession(fixture.RandomDelta);
+    }
+
+    [Fact]
+    public void A_block16_delta_equals_a_fresh_session_over_the_reconstructed_weights()
+    {
+        // Block deltas take the patcher's whole-byte path (runs of 16 kept values are two full mask
+        // bytes); the served output must still be exactly the reconstructed model's.
+        var delta = fixture.Block16Delta;
+        long kept = 0;
+        foreach (var patched in delta.PatchedTensors)
+        {
+            kept += patched.KeptCount;
+            var mask = patched.Mask;
+            for (long start = 0; start < patched.ElementCount; start += 16)
+            {
+                var end = Math.Min(start + 16, patched.ElementCount);
+                var first = MaskBits.IsSet(mask, start);
+                for (var i = start + 1; i < end; i++)
+                {
+                    Assert.True(MaskBits.IsSet(mask, i) == first, $"{patched.Name}: block at {start} is split at {i}");
+                }
+            }
+        }
+
+        Assert.True(kept > 0);
+        AssertServedEqualsFreshSession(delta);
+    }
+
+    private IReadOnlyList<float[]> AssertServedEqualsFreshSession(KenDelta delta)
+    {
         var backend = fixture.Backend;
-        var delta = fixture.RandomDelta;
-        Assert.Equal("random", delta.Metadata.Method);
         var task = backend.Bind(delta);
         backend.Swap(0, task);
         try
@@ -94,6 +100,7 @@ public sealed class BackboneFidelityTests(BackboneFixture fixture)
             var expected = ReferenceEncoder.ClsNormalized(fresh, fixture.MiniLm.VocabPath, BackboneFixture.Texts);
 
             Assert.InRange(ReferenceEncoder.MaxAbsDiff(expected, served), 0f, Tolerance);
+            return served;
         }
         finally
         {

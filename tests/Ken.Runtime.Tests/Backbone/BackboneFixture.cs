@@ -18,6 +18,7 @@ public sealed class BackboneFixture : IDisposable
     private readonly Lazy<KenDelta> _full;
     private readonly Lazy<KenDelta> _half;
     private readonly Lazy<KenDelta> _random;
+    private readonly Lazy<KenDelta> _block16;
 
     public BackboneFixture()
     {
@@ -36,6 +37,7 @@ public sealed class BackboneFixture : IDisposable
         _full = new Lazy<KenDelta>(() => BuildArcticDelta("arctic-full", PruneBudget.Fraction(1.0), "magnitude"));
         _half = new Lazy<KenDelta>(() => BuildArcticDelta("arctic-half", PruneBudget.Fraction(0.5), "magnitude"));
         _random = new Lazy<KenDelta>(() => BuildArcticDelta("arctic-random", PruneBudget.Fraction(0.3), "random"));
+        _block16 = new Lazy<KenDelta>(() => BuildArcticDelta("arctic-block16", PruneBudget.Fraction(0.05), "magnitude", block: 16));
     }
 
     public static IReadOnlyList<string> Texts { get; } =
@@ -64,6 +66,9 @@ public sealed class BackboneFixture : IDisposable
     /// <summary>A second, different task (random 30%).</summary>
     public KenDelta RandomDelta => _random.Value;
 
+    /// <summary>Magnitude selection at keep 0.05 in aligned blocks of 16 values (one 64-byte line of F32).</summary>
+    public KenDelta Block16Delta => _block16.Value;
+
     public void Dispose()
     {
         Backend.Dispose();
@@ -71,12 +76,13 @@ public sealed class BackboneFixture : IDisposable
         ArcticCheckpoint.Dispose();
     }
 
-    private KenDelta BuildArcticDelta(string task, PruneBudget budget, string method) =>
+    private KenDelta BuildArcticDelta(string task, PruneBudget budget, string method, int block = 1) =>
         DeltaBuilder.Build(MiniLmCheckpoint, ArcticCheckpoint, new PruneOptions
         {
             Budget = budget,
             Method = method,
             Seed = 7,
+            Block = block,
             Task = task,
             Kind = "embedding",
             Pooling = "cls",
