@@ -437,6 +437,7 @@ public sealed class TaskRegistry : ISlotHoldings
             }
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         BoundTask bound;
         try
         {
@@ -485,7 +486,8 @@ public sealed class TaskRegistry : ISlotHoldings
         }
 
         var kind = KenDeltaMetadata.ToText(entry.Kind);
-        _logger.SharedTaskLoaded(name, kind, entry.FileBytes, expected is not null);
+        var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        _logger.SharedTaskLoaded(name, kind, entry.FileBytes, ms, expected is not null);
         return entry;
     }
 

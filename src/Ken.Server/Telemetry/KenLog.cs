@@ -60,8 +60,8 @@ internal static partial class KenLog
     [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "Evicted task {Task} from host memory (budget {Budget} bytes)")]
     public static partial void TaskEvicted(this ILogger logger, string task, long budget);
 
-    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Loaded task {Task} ({Kind}, {Bytes} bytes) from the shared registry, published by another replica (replaced {Replaced})")]
-    public static partial void SharedTaskLoaded(this ILogger logger, string task, string kind, long bytes, bool replaced);
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Loaded task {Task} ({Kind}, {Bytes} bytes) from the shared registry in {Ms:F0} ms, published by another replica (replaced {Replaced})")]
+    public static partial void SharedTaskLoaded(this ILogger logger, string task, string kind, long bytes, double ms, bool replaced);
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "Task {Task} is no longer in the shared registry (unregistered through another replica); requests for it get NOT_FOUND")]
     public static partial void SharedTaskRemoved(this ILogger logger, string task);
