@@ -76,6 +76,22 @@ public sealed class FaultPointTests(FaultPointFixture fx) : IClassFixture<FaultP
         Assert.Equal(0, await restarted.StopAsync());
     }
 
+    [Fact]
+    public async Task A_misspelt_fault_point_fails_the_registration_that_passes_it_with_the_known_names()
+    {
+        using var dir = new TempDirectory();
+        var misspelt = new Dictionary<string, string> { ["KEN_FAULT_POINT"] = "registry.after-fsnyc" };
+        await using var server = await ServerProcess.StartAsync(FaultPointFixture.ServerArgs(dir.File("data")), Ct, misspelt);
+        using var client = FaultPointFixture.Client(server);
+
+        // Not silently "no crash happened": the first point reached reports the mistake.
+        var error = await Assert.ThrowsAnyAsync<RpcException>(() => client.RegisterAsync(fx.DeltaA, "alpha", cancellationToken: Ct));
+        Assert.Contains("registry.after-fsnyc", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("registry.after-fsync", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty(await client.ListTasksAsync(Ct));
+        Assert.Equal(0, await server.StopAsync());
+    }
+
     /// <summary>Starts the server with <paramref name="point"/> armed to kill, makes the call that reaches it, and waits for the process to die there.</summary>
     private static async Task KillAtAsync(string point, string data, Func<KenClient, Task> reach)
     {
