@@ -37,7 +37,7 @@ public sealed class FaultPointFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         var pruneA = CliProcess.RunAsync(
             ["prune", "--base", "minilm", "--finetuned", "arctic-xs", "--keep", "0.1", "--method", "magnitude", "--pooling", "cls", "--normalize", "--task", "a", "-o", DeltaA],
             timeout.Token);
