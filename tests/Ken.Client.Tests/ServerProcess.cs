@@ -37,7 +37,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the server with <paramref name="args"/> after <c>--urls http://127.0.0.1:0</c> and returns once it listens.</summary>
-    public static async Task<ServerProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    /// <param name="environment">Variables to set for the server only (e.g. a fault point to arm).</param>
+    public static async Task<ServerProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(KenBuild.DotnetHost)
         {
@@ -48,6 +49,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             // The content root, so the server reads its appsettings.json (log format and levels).
             WorkingDirectory = Path.GetDirectoryName(KenBuild.ServerDll)!,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (string arg in (string[])[KenBuild.ServerDll, "--urls", "http://127.0.0.1:0", .. args])
         {
             start.ArgumentList.Add(arg);
@@ -103,6 +109,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             await process.WaitForExitAsync();
             return null;
         }
+    }
+
+    /// <summary>Waits until the process exits on its own (e.g. killed at a fault point) and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await process.WaitForExitAsync(cancellationToken);
+        return process.ExitCode;
     }
 
     public async ValueTask DisposeAsync()

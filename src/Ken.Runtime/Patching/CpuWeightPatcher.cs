@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Ken.Format.Faults;
 
 namespace Ken.Runtime.Patching;
 
@@ -21,10 +22,12 @@ public sealed class CpuWeightPatcher : IWeightPatcher
         ArgumentNullException.ThrowIfNull(slot);
         ArgumentNullException.ThrowIfNull(patches);
         long written = 0;
+        int done = 0;
         Parallel.ForEach(Partitioner.Create(patches.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
         {
             var count = MaskedCopy.Scatter(patch.Mask, patch.Values, slot.Tensor(patch.TensorIndex));
             Interlocked.Add(ref written, count);
+            MidSwitch(ref done, patches.Patches.Count);
         });
         return written;
     }
@@ -69,8 +72,10 @@ public sealed class CpuWeightPatcher : IWeightPatcher
 
         work.Sort(static (a, b) => (b.Next ?? b.Old)!.ElementCount.CompareTo((a.Next ?? a.Old)!.ElementCount));
         long applied = 0, restored = 0;
+        int done = 0;
         Parallel.ForEach(Partitioner.Create(work, EnumerablePartitionerOptions.NoBuffering), _parallel, item =>
         {
+            MidSwitch(ref done, work.Count);
             var (o, n) = item;
             int index = (n ?? o)!.TensorIndex;
             var target = slot.Tensor(index);
@@ -90,5 +95,14 @@ public sealed class CpuWeightPatcher : IWeightPatcher
             Interlocked.Add(ref applied, n.Values.Length);
         });
         return (applied, restored);
+    }
+
+    /// <summary>The <see cref="FaultPoints.SwapMidSwitch"/> point: reached once half of a switch's tensors are written.</summary>
+    private static void MidSwitch(ref int done, int total)
+    {
+        if (FaultPoints.Enabled && Interlocked.Increment(ref done) == (total + 1) / 2)
+        {
+            FaultPoints.Hit(FaultPoints.SwapMidSwitch);
+        }
     }
 }

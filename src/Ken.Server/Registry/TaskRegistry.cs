@@ -251,6 +251,7 @@ public sealed class TaskRegistry : ISlotHoldings
             _host.Add(entry, bound);
         }
 
+        Ken.Format.Faults.FaultPoints.Hit(Ken.Format.Faults.FaultPoints.RegistryAfterPublish);
         var kind = KenDeltaMetadata.ToText(entry.Kind);
         _logger.TaskRegistered(upload.Name, kind, received, upload.Pin, previous is not null);
         return entry;

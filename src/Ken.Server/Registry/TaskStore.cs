@@ -77,6 +77,7 @@ internal sealed class TaskStore
     {
         var path = PathFor(name);
         File.Move(tempPath, path, overwrite: true);
+        Ken.Format.Faults.FaultPoints.Hit(Ken.Format.Faults.FaultPoints.RegistryAfterRename);
         PinMarker.Set(path, pin);
         return path;
     }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 
 using Ken.Format;
+using Ken.Format.Faults;
 
 namespace Ken.Server.Registry;
 
@@ -61,8 +62,11 @@ internal sealed class TaskUploadSession : IDisposable
 
             // On disk before the rename makes it visible, so a crash never leaves a partial task.
             await file.FlushAsync(cancellationToken);
+            FaultPoints.Hit(FaultPoints.RegistryBeforeFsync);
             file.Flush(flushToDisk: true);
         }
+
+        FaultPoints.Hit(FaultPoints.RegistryAfterFsync);
 
         if (received != _upload.SizeBytes)
         {

@@ -27,6 +27,12 @@ internal sealed class SafetensorsHeader
     /// <summary>Parses <paramref name="json"/>; every tensor must lie within <paramref name="dataLength"/> bytes.</summary>
     public static SafetensorsHeader Parse(ReadOnlySpan<byte> json, long dataLength, string source)
     {
+        // JsonDocument checks strings' UTF-8 only when they are read, and then throws InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw new KenException($"{source} is not a safetensors file: its header is not valid UTF-8 text; {Fix}.");
+        }
+
         JsonDocument document;
         try
         {
@@ -138,7 +144,8 @@ internal sealed class SafetensorsHeader
             throw Bad(name, "its header entry has no \"data_offsets\" pair");
         }
 
-        if (!offsetsElement[0].TryGetInt64(out long begin) || !offsetsElement[1].TryGetInt64(out long end) || begin < 0 || end < 0)
+        if (offsetsElement[0].ValueKind != JsonValueKind.Number || offsetsElement[1].ValueKind != JsonValueKind.Number
+            || !offsetsElement[0].TryGetInt64(out long begin) || !offsetsElement[1].TryGetInt64(out long end) || begin < 0 || end < 0)
         {
             throw Bad(name, "its data_offsets are not non-negative integers");
         }
