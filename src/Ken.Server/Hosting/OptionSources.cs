@@ -46,7 +46,7 @@ public static class OptionSources
     /// </summary>
     private static readonly string[] OtherVariables =
     [
-        "KEN_URLS", "KEN_SERVER", "KEN_TOKEN", "KEN_MODEL_CACHE", "KEN_FAULT_POINT", "KEN_FAULT_ACTION", "KEN_PTXAS", "KEN_CUDA_CACHE",
+        "KEN_URLS", "KEN_SERVER", "KEN_TOKEN", "KEN_INFERENCE_TOKEN", "KEN_MODEL_CACHE", "KEN_FAULT_POINT", "KEN_FAULT_ACTION", "KEN_PTXAS", "KEN_CUDA_CACHE",
     ];
 
     /// <summary>Every Ken flag, e.g. <c>--max-batch</c>.</summary>

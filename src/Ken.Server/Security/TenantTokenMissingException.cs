@@ -4,7 +4,7 @@ namespace Ken.Server.Security;
 public sealed class TenantTokenMissingException : Exception
 {
     public TenantTokenMissingException()
-        : base("inference calls need a tenant token on this server: send 'authorization: Bearer <token>' with a token from the server's --tenant-tokens file (ken: --inference-token or KEN_INFERENCE_TOKEN).")
+        : base("inference calls need a tenant token on this server: send 'authorization: Bearer <token>' with a token from the server's --tenant-tokens file (the ken CLI: --inference-token).")
     {
     }
 
