@@ -17,18 +17,23 @@ public sealed class UploadSlots
 
     public int Max { get; }
 
+    /// <summary>Raised with <see cref="InUse"/> after an upload takes or gives back a slot (tests await it).</summary>
+    public event Action<int>? InUseChanged;
+
     /// <summary>Uploads being received now.</summary>
     public int InUse => Volatile.Read(ref _inUse);
 
     /// <summary>Takes a slot for one upload; dispose the result when the upload ends, however it ends.</summary>
     public IDisposable Enter()
     {
-        if (Interlocked.Increment(ref _inUse) > Max)
+        var inUse = Interlocked.Increment(ref _inUse);
+        if (inUse > Max)
         {
             Interlocked.Decrement(ref _inUse);
             throw new TooManyUploadsException(Max);
         }
 
+        InUseChanged?.Invoke(inUse);
         return new Slot(this);
     }
 
@@ -40,7 +45,7 @@ public sealed class UploadSlots
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                Interlocked.Decrement(ref owner._inUse);
+                owner.InUseChanged?.Invoke(Interlocked.Decrement(ref owner._inUse));
             }
         }
     }
