@@ -33,7 +33,7 @@ public static class TlsCertificate
         {
             return X509Certificate2.CreateFromPem(certText, keyText);
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
             throw new KenException($"--tls-key {keyPath} is not the private key of --tls-cert {certPath} (subject {subject}), or not a PEM key ({ex.Message}); pass the key the certificate was issued for.", ex);
         }

@@ -23,6 +23,7 @@ public sealed class UploadBoundsEndToEndTests
         await using var server = await TestServer.StartAsync(new FakeBackend(), null, true, "--upload-idle-timeout-s", "1");
         var bytes = TestDeltas.Bytes("slow", TaskKind.Classification);
         var tasks = Path.Combine(server.DataDir, "tasks");
+        var released = Released(server);
 
         using var call = server.Registry.RegisterTask(TestServer.AdminHeaders, cancellationToken: Ct);
         await call.RequestStream.WriteAsync(new RegisterTaskRequest { Header = new RegisterTaskHeader { Name = "slow", SizeBytes = (ulong)bytes.Length, Sha256 = TestDeltas.Sha256(bytes) } }, Ct);
@@ -32,8 +33,8 @@ public sealed class UploadBoundsEndToEndTests
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Contains("the upload sent nothing for 1 s (--upload-idle-timeout-s) and was dropped", error.Status.Detail, StringComparison.Ordinal);
+        await released;
         Assert.Empty(Directory.GetFileSystemEntries(tasks));
-        Assert.Equal(0, server.Services.GetRequiredService<UploadSlots>().InUse);
 
         // The slot is free and the name unused: the same task uploads at once.
         Assert.Equal("slow", (await server.RegisterAsync("slow", bytes)).Name);
@@ -43,10 +44,11 @@ public sealed class UploadBoundsEndToEndTests
     public async Task A_call_that_never_sends_its_header_is_dropped_too()
     {
         await using var server = await TestServer.StartAsync(new FakeBackend(), null, true, "--upload-idle-timeout-s", "1");
+        var released = Released(server);
         using var call = server.Registry.RegisterTask(TestServer.AdminHeaders, cancellationToken: Ct);
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
-        Assert.Equal(0, server.Services.GetRequiredService<UploadSlots>().InUse);
+        await released;
     }
 
     [Fact]
@@ -101,6 +103,20 @@ public sealed class UploadBoundsEndToEndTests
 
         second.Call.Dispose();
         first.Call.Dispose();
+    }
+
+    /// <summary>Completes when the server gives back its last upload slot (the event, not a poll); fails after 30 s.</summary>
+    private static Task Released(TestServer server)
+    {
+        var free = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.Services.GetRequiredService<UploadSlots>().InUseChanged += inUse =>
+        {
+            if (inUse == 0)
+            {
+                free.TrySetResult();
+            }
+        };
+        return free.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
     }
 
     private static async Task<(AsyncClientStreamingCall<RegisterTaskRequest, TaskInfo> Call, byte[] Bytes)> OpenAsync(TestServer server, string name)
