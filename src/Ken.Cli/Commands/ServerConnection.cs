@@ -106,6 +106,11 @@ internal sealed class ServerConnection
     public static string Describe(RpcException e, string address)
     {
         string detail = e.Status.Detail.TrimEnd();
+        if (IsTlsFailure(e))
+        {
+            return $"the TLS handshake with {address} failed: this machine does not trust the server's certificate; pass --ca-cert with the server's certificate (its --tls-cert) or its CA.";
+        }
+
         return e.StatusCode switch
         {
             StatusCode.Unavailable when e.Status.DebugException is not null || detail.Contains("connect", StringComparison.OrdinalIgnoreCase) =>
@@ -120,6 +125,19 @@ internal sealed class ServerConnection
             _ when detail.Length == 0 => $"the call to {address} ended with {e.StatusCode} and no message; retry, and check the server log if it persists.",
             _ => $"{FirstLine(detail)} ({e.StatusCode})",
         };
+    }
+
+    private static bool IsTlsFailure(RpcException e)
+    {
+        for (Exception? inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string FirstLine(string text)

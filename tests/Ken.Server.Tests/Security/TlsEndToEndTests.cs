@@ -23,7 +23,7 @@ public sealed class TlsEndToEndTests
     public async Task A_client_that_pins_the_certificate_is_served_over_tls_and_one_that_does_not_trust_it_is_refused()
     {
         using var folder = new TempDirectory();
-        using var certificate = TestCertificate.Create(folder.Path);
+        using var certificate = SelfSignedCertificate.Create(folder.Path);
         var dataDir = TestServer.NewDataDir();
         TestServer.Seed(dataDir, "sotu", TaskKind.Classification);
         await using var server = await TestServer.StartAsync(new FakeBackend(), dataDir, true, "--urls", "https://127.0.0.1:0", "--tls-cert", certificate.CertPath, "--tls-key", certificate.KeyPath);
@@ -49,7 +49,7 @@ public sealed class TlsEndToEndTests
     public async Task Ken_client_trusts_the_servers_certificate_file_for_inference_and_the_registry()
     {
         using var folder = new TempDirectory();
-        using var certificate = TestCertificate.Create(folder.Path);
+        using var certificate = SelfSignedCertificate.Create(folder.Path);
         var dataDir = TestServer.NewDataDir();
         TestServer.Seed(dataDir, "sotu", TaskKind.Classification);
         await using var server = await TestServer.StartAsync(new FakeBackend(), dataDir, true, "--urls", "https://127.0.0.1:0", "--tls-cert", certificate.CertPath, "--tls-key", certificate.KeyPath);
@@ -60,7 +60,7 @@ public sealed class TlsEndToEndTests
         Assert.Equal("sotu", Assert.Single(await client.ListTasksAsync(Ct)).Name);
 
         // Trusting another certificate is not enough.
-        using var other = TestCertificate.Create(folder.Path, "other");
+        using var other = SelfSignedCertificate.Create(folder.Path, "other");
         using var wrong = new KenClient(new KenClientOptions { Address = server.Address, TrustedCertificatePath = other.CertPath, MaxRetries = 0 });
         var refused = await Assert.ThrowsAsync<RpcException>(() => wrong.ClassifyAsync("sotu", ["x"], cancellationToken: Ct));
         Assert.True(FailedHandshake(refused), refused.ToString());
@@ -70,8 +70,8 @@ public sealed class TlsEndToEndTests
     public void A_key_that_is_not_the_certificates_stops_start_up()
     {
         using var folder = new TempDirectory();
-        using var server = TestCertificate.Create(folder.Path);
-        using var other = TestCertificate.Create(folder.Path, "other");
+        using var server = SelfSignedCertificate.Create(folder.Path);
+        using var other = SelfSignedCertificate.Create(folder.Path, "other");
         var ex = Assert.Throws<KenException>(() => Build("--tls-cert", server.CertPath, "--tls-key", other.KeyPath));
         Assert.Contains($"--tls-key {other.KeyPath} is not the private key of --tls-cert {server.CertPath}", ex.Message, StringComparison.Ordinal);
     }
@@ -80,7 +80,7 @@ public sealed class TlsEndToEndTests
     public void Missing_or_non_pem_files_stop_start_up_naming_the_file()
     {
         using var folder = new TempDirectory();
-        using var certificate = TestCertificate.Create(folder.Path);
+        using var certificate = SelfSignedCertificate.Create(folder.Path);
         var missing = folder.File("missing.pem");
         Assert.Contains($"--tls-cert {missing}: cannot read the TLS certificate", Assert.Throws<KenException>(() => Build("--tls-cert", missing, "--tls-key", certificate.KeyPath)).Message, StringComparison.Ordinal);
         Assert.Contains($"--tls-key {missing}: cannot read the TLS private key", Assert.Throws<KenException>(() => Build("--tls-cert", certificate.CertPath, "--tls-key", missing)).Message, StringComparison.Ordinal);
@@ -94,7 +94,7 @@ public sealed class TlsEndToEndTests
     public void Tls_needs_both_files_and_https_addresses()
     {
         using var folder = new TempDirectory();
-        using var certificate = TestCertificate.Create(folder.Path);
+        using var certificate = SelfSignedCertificate.Create(folder.Path);
         Assert.StartsWith("TLS needs both --tls-cert (KEN_TLS_CERT) and --tls-key (KEN_TLS_KEY)", Assert.Throws<KenException>(() => Build("--tls-cert", certificate.CertPath)).Message, StringComparison.Ordinal);
         var ex = Assert.Throws<KenException>(() => Build("--urls", "http://127.0.0.1:0", "--tls-cert", certificate.CertPath, "--tls-key", certificate.KeyPath));
         Assert.StartsWith("--urls http://127.0.0.1:0 is cleartext, but --tls-cert is set; use https:// addresses", ex.Message, StringComparison.Ordinal);

@@ -3,15 +3,15 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Ken.Server.Tests.Security;
+namespace Ken.TestSupport;
 
 /// <summary>
 /// A self-signed certificate for 127.0.0.1 and localhost made for one test (ECDSA P-256, valid for a day),
 /// written as PEM files, and a client handler that trusts exactly this certificate.
 /// </summary>
-internal sealed class TestCertificate : IDisposable
+public sealed class SelfSignedCertificate : IDisposable
 {
-    private TestCertificate(X509Certificate2 certificate, string certPath, string keyPath)
+    private SelfSignedCertificate(X509Certificate2 certificate, string certPath, string keyPath)
     {
         Certificate = certificate;
         CertPath = certPath;
@@ -25,7 +25,7 @@ internal sealed class TestCertificate : IDisposable
     public string KeyPath { get; }
 
     /// <summary>Makes a certificate and writes <c>&lt;name&gt;.crt.pem</c> and <c>&lt;name&gt;.key.pem</c> into <paramref name="folder"/>.</summary>
-    public static TestCertificate Create(string folder, string name = "server")
+    public static SelfSignedCertificate Create(string folder, string name = "server")
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=ken-test-" + name, key, HashAlgorithmName.SHA256);
@@ -40,7 +40,7 @@ internal sealed class TestCertificate : IDisposable
         var keyPath = Path.Combine(folder, name + ".key.pem");
         File.WriteAllText(certPath, certificate.ExportCertificatePem());
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
-        return new TestCertificate(certificate, certPath, keyPath);
+        return new SelfSignedCertificate(certificate, certPath, keyPath);
     }
 
     /// <summary>A handler that accepts the server only if it presents exactly this certificate (pinned by its bytes).</summary>
