@@ -45,7 +45,9 @@ public sealed class UploadSlots
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                owner.InUseChanged?.Invoke(Interlocked.Decrement(ref owner._inUse));
+                // Decrement first: with no subscriber, ?.Invoke would skip evaluating its argument.
+                var inUse = Interlocked.Decrement(ref owner._inUse);
+                owner.InUseChanged?.Invoke(inUse);
             }
         }
     }
