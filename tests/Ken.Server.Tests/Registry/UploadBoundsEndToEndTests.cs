@@ -67,6 +67,7 @@ public sealed class UploadBoundsEndToEndTests
         Assert.Contains($"the upload header claims {claimed} bytes, more than any delta of this server's backbone can hold ({(2L << 20) + DeltaSizeBound.Headroom} bytes", error.Status.Detail, StringComparison.Ordinal);
 
         // Client and server share this process: all of both together allocated a sliver of what the header claimed.
+        TestContext.Current.TestOutputHelper?.WriteLine($"refusing a header that claims {claimed} bytes allocated {allocated} bytes (client and server together)");
         Assert.True(allocated < 16L << 20, $"refusing a header that claims {claimed} bytes allocated {allocated} bytes");
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(server.DataDir, "tasks")));
     }
