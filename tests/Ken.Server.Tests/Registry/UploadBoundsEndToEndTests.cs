@@ -73,6 +73,27 @@ public sealed class UploadBoundsEndToEndTests
     }
 
     [Fact]
+    public async Task A_ken_file_whose_header_claims_huge_tensors_is_refused_without_allocating_them()
+    {
+        // A safetensors header that declares a 4 GiB mask and 16 GiB of values over a few bytes of data.
+        await using var server = await TestServer.StartAsync(new FakeBackend());
+        var json = """{"__metadata__":{"ken.kind":"classification"},"mask/w":{"dtype":"U8","shape":[4294967296],"data_offsets":[0,4294967296]},"values/w":{"dtype":"F32","shape":[4294967296],"data_offsets":[4294967296,21474836480]}}"""u8.ToArray();
+        var bytes = new byte[8 + json.Length + 16];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), (ulong)json.Length);
+        json.CopyTo(bytes, 8);
+
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.RegisterAsync("huge", bytes));
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("huge.ken", error.Status.Detail, StringComparison.Ordinal);
+        TestContext.Current.TestOutputHelper?.WriteLine($"refusing a .ken that claims 20 GiB of tensors allocated {allocated} bytes: {error.Status.Detail}");
+        Assert.True(allocated < 16L << 20, $"refusing a .ken that claims 20 GiB of tensors allocated {allocated} bytes");
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(server.DataDir, "tasks")));
+    }
+
+    [Fact]
     public void The_size_bound_follows_the_slot_and_is_off_without_slot_weights()
     {
         Assert.Equal((2L * 90_000_000) + DeltaSizeBound.Headroom, DeltaSizeBound.For(90_000_000));
