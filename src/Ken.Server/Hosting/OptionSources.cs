@@ -41,12 +41,13 @@ public static class OptionSources
 
     /// <summary>
     /// <c>KEN_*</c> variables that are not server options but belong to other Ken tools (the <c>ken</c>
-    /// CLI, the model cache, test fault points, GPU test tooling), so a shell that sets them can still
+    /// CLI, the model cache, test fault points, GPU test tooling, the deploy/ proxy), so a shell that sets them can still
     /// start the server. Every other <c>KEN_*</c> name is refused at start (see <see cref="ConfigurationGuard"/>).
     /// </summary>
     private static readonly string[] OtherVariables =
     [
         "KEN_URLS", "KEN_SERVER", "KEN_TOKEN", "KEN_INFERENCE_TOKEN", "KEN_MODEL_CACHE", "KEN_FAULT_POINT", "KEN_FAULT_ACTION", "KEN_PTXAS", "KEN_CUDA_CACHE",
+        "KEN_PROXY_BIND", "KEN_PROXY_STATS_BIND",
     ];
 
     /// <summary>Every Ken flag, e.g. <c>--max-batch</c>.</summary>
