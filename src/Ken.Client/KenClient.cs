@@ -44,6 +44,8 @@ public sealed class KenClient : IDisposable
             ServiceConfig = RetryConfig(options),
             MaxRetryAttempts = options.MaxRetries + 1,
             MaxReceiveMessageSize = 64 << 20,
+            HttpHandler = options.TrustedCertificatePath is { } trusted ? TrustedCertificates.Handler(trusted) : null,
+            DisposeHttpClient = true,
         });
         ownsChannel = true;
         inference = new Inference.InferenceClient(channel);
@@ -237,7 +239,16 @@ public sealed class KenClient : IDisposable
 
     private DateTime Deadline() => DateTime.UtcNow + options.Timeout;
 
-    private static Metadata TaskHeaders(string task) => new() { { TaskHeader, task } };
+    private Metadata TaskHeaders(string task)
+    {
+        var headers = new Metadata { { TaskHeader, task } };
+        if (!string.IsNullOrEmpty(options.InferenceToken))
+        {
+            headers.Add("authorization", "Bearer " + options.InferenceToken);
+        }
+
+        return headers;
+    }
 
     private Metadata AdminHeaders()
     {

@@ -12,6 +12,18 @@ public sealed record KenClientOptions
     /// <summary>The registry's admin token, sent as <c>authorization: Bearer</c>; null sends none.</summary>
     public string? AdminToken { get; init; }
 
+    /// <summary>
+    /// Tenant token for inference calls (Classify, Embed) on a server started with <c>--tenant-tokens</c>,
+    /// sent as <c>authorization: Bearer</c>; null sends none. Separate from <see cref="AdminToken"/>.
+    /// </summary>
+    public string? InferenceToken { get; init; }
+
+    /// <summary>
+    /// PEM file of the certificate(s) to trust for an https:// <see cref="Address"/>: the server's CA or its
+    /// own self-signed certificate. Null: the system's trusted roots.
+    /// </summary>
+    public string? TrustedCertificatePath { get; init; }
+
     /// <summary>Deadline of each inference, health or registry call (uploads get <see cref="UploadTimeout"/>).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -162,6 +162,6 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Terminate(int pid, int signal);
 
-    [GeneratedRegex(@"Now listening on: (?<url>http://\S+)")]
+    [GeneratedRegex(@"Now listening on: (?<url>https?://\S+)")]
     private static partial Regex ListeningLine();
 }

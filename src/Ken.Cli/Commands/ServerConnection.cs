@@ -15,6 +15,8 @@ internal sealed class ServerConnection
     private readonly Option<string?> serverOption = new("--server") { Description = "Server gRPC address (default: $KEN_SERVER or " + KenClientOptions.DefaultAddress + ")." };
     private readonly Option<string?> tokenOption = new("--token") { Description = "Registry admin token (default: $KEN_TOKEN, else <data-dir>/admin.token of a local server)." };
     private readonly Option<string?> dataDirOption = new("--data-dir") { Description = "A local server's data directory, to read its admin.token (default: $KEN_DATA_DIR or the server's default)." };
+    private readonly Option<string?> caCertOption = new("--ca-cert") { Description = "PEM file of the certificate (or CA) to trust for an https:// --server, e.g. the server's --tls-cert." };
+    private readonly Option<string?> inferenceTokenOption = new("--inference-token") { Description = "Tenant token for classify/embed on a server with --tenant-tokens (default: $KEN_INFERENCE_TOKEN)." };
     private readonly Option<double> timeoutOption = new("--timeout") { Description = "Seconds to wait for each call.", DefaultValueFactory = _ => 30 };
 
     public void AddTo(Command command)
@@ -23,6 +25,8 @@ internal sealed class ServerConnection
         command.Options.Add(tokenOption);
         command.Options.Add(dataDirOption);
         command.Options.Add(timeoutOption);
+        command.Options.Add(caCertOption);
+        command.Options.Add(inferenceTokenOption);
     }
 
     public string Address(ParseResult parse)
@@ -50,10 +54,24 @@ internal sealed class ServerConnection
             throw new UsageException("--timeout must be a positive number of seconds.");
         }
 
+        string? caCert = parse.GetValue(caCertOption);
+        if (caCert is not null && !File.Exists(caCert))
+        {
+            throw new UsageException($"--ca-cert {caCert} does not exist; pass the PEM file of the server's certificate or its CA.");
+        }
+
+        string? inferenceToken = parse.GetValue(inferenceTokenOption);
+        if (string.IsNullOrWhiteSpace(inferenceToken))
+        {
+            inferenceToken = Environment.GetEnvironmentVariable("KEN_INFERENCE_TOKEN");
+        }
+
         return new KenClient(new KenClientOptions
         {
             Address = address,
             AdminToken = Token(parse, uri),
+            InferenceToken = string.IsNullOrWhiteSpace(inferenceToken) ? null : inferenceToken.Trim(),
+            TrustedCertificatePath = caCert,
             Timeout = TimeSpan.FromSeconds(timeout),
             MaxRetries = maxRetries,
         });
@@ -88,12 +106,18 @@ internal sealed class ServerConnection
     public static string Describe(RpcException e, string address)
     {
         string detail = e.Status.Detail.TrimEnd();
+        if (IsTlsFailure(e))
+        {
+            return $"the TLS handshake with {address} failed: this machine does not trust the server's certificate; pass --ca-cert with the server's certificate (its --tls-cert) or its CA.";
+        }
+
         return e.StatusCode switch
         {
             StatusCode.Unavailable when e.Status.DebugException is not null || detail.Contains("connect", StringComparison.OrdinalIgnoreCase) =>
                 $"server unreachable at {address} (Unavailable); start it with `dotnet run --project src/Ken.Server` or pass --server.",
             StatusCode.Unavailable => $"{detail} (Unavailable); retry later or pass another --server.",
             StatusCode.DeadlineExceeded => $"no reply from {address} in time (DeadlineExceeded); pass a longer --timeout or retry when the server is less busy.",
+            StatusCode.Unauthenticated when detail.Contains("tenant token", StringComparison.Ordinal) => $"{detail} (Unauthenticated); pass --inference-token or set KEN_INFERENCE_TOKEN.",
             StatusCode.Unauthenticated => $"{detail} (Unauthenticated); pass --token or set KEN_TOKEN, or --data-dir for a local server.",
             StatusCode.PermissionDenied => $"{detail} (PermissionDenied); pass the right --token.",
             StatusCode.Internal when detail.Length == 0 || detail.StartsWith("Error starting gRPC call", StringComparison.Ordinal) =>
@@ -101,6 +125,19 @@ internal sealed class ServerConnection
             _ when detail.Length == 0 => $"the call to {address} ended with {e.StatusCode} and no message; retry, and check the server log if it persists.",
             _ => $"{FirstLine(detail)} ({e.StatusCode})",
         };
+    }
+
+    private static bool IsTlsFailure(RpcException e)
+    {
+        for (Exception? inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string FirstLine(string text)

@@ -3,7 +3,9 @@ using System.Runtime.CompilerServices;
 using Grpc.Core;
 
 using Ken.Format;
+using Ken.Server.Hosting;
 using Ken.Server.Registry;
+using Ken.Server.Telemetry;
 using Ken.V1;
 
 namespace Ken.Server.Api;
@@ -12,21 +14,33 @@ namespace Ken.Server.Api;
 public sealed class RegistryService : Ken.V1.Registry.RegistryBase
 {
     private readonly TaskRegistry _registry;
+    private readonly UploadSlots _uploads;
+    private readonly TimeSpan _idleTimeout;
+    private readonly ILogger<RegistryService> _logger;
 
-    public RegistryService(TaskRegistry registry) => _registry = registry;
+    public RegistryService(TaskRegistry registry, UploadSlots uploads, KenServerOptions options, ILogger<RegistryService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _registry = registry;
+        _uploads = uploads;
+        _idleTimeout = TimeSpan.FromSeconds(options.UploadIdleTimeoutSeconds);
+        _logger = logger;
+    }
 
     public override async Task<TaskInfo> RegisterTask(IAsyncStreamReader<RegisterTaskRequest> requestStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(context);
-        if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PayloadCase != RegisterTaskRequest.PayloadOneofCase.Header)
+        using var slot = _uploads.Enter();
+        using var idle = new UploadIdleTimer(_idleTimeout, context.CancellationToken);
+        if (!await NextAsync(requestStream, idle, "(no header yet)") || requestStream.Current.PayloadCase != RegisterTaskRequest.PayloadOneofCase.Header)
         {
             throw new KenException("RegisterTask's first message must be the header (name, size_bytes, sha256); send it before the file's chunks.");
         }
 
         var header = requestStream.Current.Header;
         var upload = new TaskUpload(header.Name, header.Overwrite, header.Pin, (long)Math.Min(header.SizeBytes, long.MaxValue), header.Sha256.ToLowerInvariant());
-        var entry = await _registry.RegisterAsync(upload, Chunks(requestStream, context.CancellationToken), context.CancellationToken);
+        var entry = await _registry.RegisterAsync(upload, Chunks(requestStream, idle, header.Name, context.CancellationToken), context.CancellationToken);
         return TaskInfoMapper.ToMessage(entry, _registry.BaseModel);
     }
 
@@ -55,10 +69,11 @@ public sealed class RegistryService : Ken.V1.Registry.RegistryBase
         return Task.FromResult(TaskInfoMapper.ToMessage(_registry.Get(request.Name), _registry.BaseModel));
     }
 
-    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> Chunks(IAsyncStreamReader<RegisterTaskRequest> requestStream, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> Chunks(IAsyncStreamReader<RegisterTaskRequest> requestStream, UploadIdleTimer idle, string task, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        while (await requestStream.MoveNext(cancellationToken))
+        while (await NextAsync(requestStream, idle, task))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var message = requestStream.Current;
             if (message.PayloadCase != RegisterTaskRequest.PayloadOneofCase.Chunk)
             {
@@ -66,6 +81,24 @@ public sealed class RegistryService : Ken.V1.Registry.RegistryBase
             }
 
             yield return message.Chunk.Memory;
+        }
+    }
+
+    /// <summary>The next message of the upload, or <see cref="UploadIdleException"/> when the client sent nothing for the idle timeout.</summary>
+    private async Task<bool> NextAsync(IAsyncStreamReader<RegisterTaskRequest> requestStream, UploadIdleTimer idle, string task)
+    {
+        try
+        {
+            return await requestStream.MoveNext(idle.Start());
+        }
+        catch (Exception ex) when (idle.Fired && ex is OperationCanceledException or IOException)
+        {
+            _logger.UploadIdleDropped(task, idle.Timeout.TotalSeconds);
+            throw new UploadIdleException(idle.Timeout, ex);
+        }
+        finally
+        {
+            idle.Stop();
         }
     }
 }

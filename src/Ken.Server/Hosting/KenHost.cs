@@ -27,15 +27,19 @@ public static class KenHost
     /// </summary>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
+        ConfigurationGuard.CheckArguments(args);
+        ConfigurationGuard.CheckEnvironment(Environment.GetEnvironmentVariables());
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
 
         // Precedence, lowest first: appsettings.json, KEN_* variables, flags.
         builder.Configuration.AddInMemoryCollection(OptionSources.FromEnvironment(Environment.GetEnvironmentVariables()));
         builder.Configuration.AddCommandLine(args, OptionSources.SwitchMappings());
+        ConfigurationGuard.CheckSection(builder.Configuration);
         var options = KenServerOptions.Load(builder.Configuration);
         Directory.CreateDirectory(options.DataDir);
 
-        builder.Configuration.AddInMemoryCollection(KestrelEndpoints(builder.Configuration["urls"], options.MetricsUrls));
+        var tls = options.TlsCert is { } certPath && options.TlsKey is { } keyPath ? TlsCertificate.Load(certPath, keyPath) : null;
+        builder.Configuration.AddInMemoryCollection(KestrelEndpoints(builder.Configuration["urls"], options.MetricsUrls, tls is not null));
 
         // The endpoints above replace --urls; clearing it keeps Kestrel from warning that it was overridden.
         builder.WebHost.UseUrls();
@@ -43,6 +47,11 @@ public static class KenHost
         {
             // Uploads are bounded by --max-task-size and messages by --max-message-size instead.
             kestrel.Limits.MaxRequestBodySize = null;
+            if (tls is not null)
+            {
+                // The https:// gRPC endpoints take the --tls-cert certificate.
+                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = tls);
+            }
         });
         builder.Host.ConfigureHostOptions(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds + 5));
 
@@ -71,6 +80,12 @@ public static class KenHost
         services.AddSingleton<KenMetrics>();
         services.AddSingleton<InferenceRequestValidator>();
         services.AddSingleton(sp => AdminToken.Resolve(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<AdminToken>()));
+        services.AddSingleton(new UploadSlots(options.MaxConcurrentUploads));
+        var tenants = options.TenantTokens is { } tenantFile ? TenantTokens.Load(tenantFile) : null;
+        if (tenants is not null)
+        {
+            services.AddSingleton(tenants);
+        }
         services.AddHostedService<KenHostedService>();
         if (options.RegistryDir is not null)
         {
@@ -89,6 +104,10 @@ public static class KenHost
             grpc.Interceptors.Add<RequestTelemetryInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.Interceptors.Add<AdminTokenInterceptor>();
+            if (tenants is not null)
+            {
+                grpc.Interceptors.Add<TenantTokenInterceptor>();
+            }
         });
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<ServingHealthCheck>("ken");
@@ -120,6 +139,16 @@ public static class KenHost
 
         // Resolve eagerly: a missing backend or token problem fails start-up, not the first request.
         _ = app.Services.GetRequiredService<AdminToken>();
+        var startLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(KenHost).FullName!);
+        if (tenants is not null)
+        {
+            startLog.TenantTokensLoaded(options.TenantTokens!, tenants.Count);
+        }
+
+        if (tls is not null)
+        {
+            startLog.TlsEnabled(tls.Subject, tls.NotAfter);
+        }
         var metrics = app.Services.GetRequiredService<KenMetrics>();
         var registry = app.Services.GetRequiredService<TaskRegistry>();
         var scheduler = app.Services.GetRequiredService<SlotScheduler>();
@@ -142,12 +171,18 @@ public static class KenHost
     /// one port (it answers an HTTP/2 preface with HTTP_1_1_REQUIRED), and Prometheus scrapes over
     /// HTTP/1.1, so /metrics gets its own endpoint. Endpoint names sort gRPC first, metrics last.
     /// </summary>
-    private static Dictionary<string, string?> KestrelEndpoints(string? urls, string metricsUrls)
+    private static Dictionary<string, string?> KestrelEndpoints(string? urls, string metricsUrls, bool tls)
     {
         var endpoints = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var i = 0;
-        foreach (var url in (string.IsNullOrWhiteSpace(urls) ? KenServerOptions.DefaultUrls : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var fallback = tls ? KenServerOptions.DefaultTlsUrls : KenServerOptions.DefaultUrls;
+        foreach (var url in (string.IsNullOrWhiteSpace(urls) ? fallback : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
+            if (tls && !url.StartsWith("https:", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new Ken.Format.KenException($"--urls {url} is cleartext, but --tls-cert is set; use https:// addresses (e.g. {KenServerOptions.DefaultTlsUrls}) so every gRPC endpoint uses TLS.");
+            }
+
             var name = "Kestrel:Endpoints:Grpc" + i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture);
             endpoints[name + ":Url"] = url;
 

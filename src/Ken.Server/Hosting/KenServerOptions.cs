@@ -15,6 +15,9 @@ public sealed class KenServerOptions
 
     public const string DefaultUrls = "http://127.0.0.1:5000";
 
+    /// <summary>The gRPC address when <c>--tls-cert</c> is set and <c>--urls</c> is not.</summary>
+    public const string DefaultTlsUrls = "https://127.0.0.1:5000";
+
     public const string DefaultMetricsUrls = "http://127.0.0.1:9464";
 
     /// <summary>HTTP/1.1 endpoint(s) for the Prometheus scrape at /metrics; <c>none</c> disables it.</summary>
@@ -105,6 +108,21 @@ public sealed class KenServerOptions
     /// <summary>How long shutdown waits for admitted requests to finish.</summary>
     public int ShutdownTimeoutSeconds { get; init; } = 30;
 
+    /// <summary>PEM certificate (chain) for TLS on the gRPC endpoint; set together with <see cref="TlsKey"/>. Null: cleartext.</summary>
+    public string? TlsCert { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsCert"/>.</summary>
+    public string? TlsKey { get; init; }
+
+    /// <summary>JSON file of per-tenant inference tokens and the task patterns each may call; null: inference is open.</summary>
+    public string? TenantTokens { get; init; }
+
+    /// <summary>An upload that sends nothing for this long is dropped and its temp file removed.</summary>
+    public int UploadIdleTimeoutSeconds { get; init; } = 30;
+
+    /// <summary>Most RegisterTask uploads received at once; more get RESOURCE_EXHAUSTED.</summary>
+    public int MaxConcurrentUploads { get; init; } = 4;
+
     /// <summary>The registry folder: <see cref="RegistryDir"/> when set, else <c>&lt;data-dir&gt;/tasks</c>.</summary>
     public string TasksDir => RegistryDir ?? Path.Combine(DataDir, "tasks");
 
@@ -149,7 +167,17 @@ public sealed class KenServerOptions
             MaxTextChars = Int("MaxTextChars", defaults.MaxTextChars, 1, 100_000_000),
             MaxTaskBytes = Text("MaxTaskBytes") is { } t ? ByteSize.Parse(t, Flag("MaxTaskBytes")) : defaults.MaxTaskBytes,
             ShutdownTimeoutSeconds = Int("ShutdownTimeoutSeconds", defaults.ShutdownTimeoutSeconds, 0, 3600),
+            TlsCert = Text("TlsCert"),
+            TlsKey = Text("TlsKey"),
+            TenantTokens = Text("TenantTokens"),
+            UploadIdleTimeoutSeconds = Int("UploadIdleTimeoutSeconds", defaults.UploadIdleTimeoutSeconds, 1, 86_400),
+            MaxConcurrentUploads = Int("MaxConcurrentUploads", defaults.MaxConcurrentUploads, 1, 1024),
         };
+
+        if ((options.TlsCert is null) != (options.TlsKey is null))
+        {
+            throw new KenException($"TLS needs both {Flag("TlsCert")} and {Flag("TlsKey")} (PEM files); pass both, or neither for cleartext.");
+        }
 
         if (options.MaxMessageBytes < 1024)
         {

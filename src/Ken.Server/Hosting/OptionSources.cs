@@ -34,7 +34,32 @@ public static class OptionSources
         ("--max-text-chars", "MaxTextChars"),
         ("--max-task-size", "MaxTaskBytes"),
         ("--shutdown-timeout-s", "ShutdownTimeoutSeconds"),
+        ("--tls-cert", "TlsCert"),
+        ("--tls-key", "TlsKey"),
+        ("--tenant-tokens", "TenantTokens"),
+        ("--upload-idle-timeout-s", "UploadIdleTimeoutSeconds"),
+        ("--max-concurrent-uploads", "MaxConcurrentUploads"),
     ];
+
+    /// <summary>
+    /// <c>KEN_*</c> variables that are not server options but belong to other Ken tools (the <c>ken</c>
+    /// CLI, the model cache, test fault points, GPU test tooling, the deploy/ proxy), so a shell that sets them can still
+    /// start the server. Every other <c>KEN_*</c> name is refused at start (see <see cref="ConfigurationGuard"/>).
+    /// </summary>
+    private static readonly string[] OtherVariables =
+    [
+        "KEN_URLS", "KEN_SERVER", "KEN_TOKEN", "KEN_INFERENCE_TOKEN", "KEN_MODEL_CACHE", "KEN_FAULT_POINT", "KEN_FAULT_ACTION", "KEN_PTXAS", "KEN_CUDA_CACHE",
+        "KEN_PROXY_BIND", "KEN_PROXY_STATS_BIND",
+    ];
+
+    /// <summary>Every Ken flag, e.g. <c>--max-batch</c>.</summary>
+    public static IReadOnlyList<string> Flags => [.. Table.Select(row => row.Flag)];
+
+    /// <summary>Every configuration key under <c>Ken:</c>, e.g. <c>MaxBatch</c>.</summary>
+    public static IReadOnlyList<string> Keys => [.. Table.Select(row => row.Key)];
+
+    /// <summary>Every <c>KEN_*</c> variable the server accepts: one per flag, then the other tools' names.</summary>
+    public static IReadOnlyList<string> EnvironmentVariables => [.. Table.Select(row => EnvironmentVariableFor(row.Flag)), .. OtherVariables];
 
     /// <summary>Maps each flag to its configuration key, for <c>AddCommandLine</c>.</summary>
     public static Dictionary<string, string> SwitchMappings()

@@ -189,7 +189,7 @@ public sealed class TaskRegistry : ISlotHoldings
         ArgumentNullException.ThrowIfNull(upload);
         ArgumentNullException.ThrowIfNull(chunks);
         TaskName.Validate(upload.Name);
-        using var session = new TaskUploadSession(upload, _options.MaxTaskBytes, _store.NewTempPath(upload.Name));
+        using var session = new TaskUploadSession(upload, _options.MaxTaskBytes, DeltaSizeBound.For(_backend.SlotBytes), _store.NewTempPath(upload.Name));
         ThrowIfExists(upload);
         var received = await session.ReceiveAsync(chunks, cancellationToken);
 

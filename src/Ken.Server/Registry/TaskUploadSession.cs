@@ -16,7 +16,7 @@ internal sealed class TaskUploadSession : IDisposable
     private readonly byte[] _expectedHash;
 
     /// <summary>Throws <see cref="KenException"/> (INVALID_ARGUMENT) for a header that cannot describe an acceptable file.</summary>
-    public TaskUploadSession(TaskUpload upload, long maxTaskBytes, string tempPath)
+    public TaskUploadSession(TaskUpload upload, long maxTaskBytes, long? largestDelta, string tempPath)
     {
         ArgumentNullException.ThrowIfNull(upload);
         if (upload.SizeBytes <= 0)
@@ -27,6 +27,11 @@ internal sealed class TaskUploadSession : IDisposable
         if (upload.SizeBytes > maxTaskBytes)
         {
             throw new KenException($"the .ken file is {upload.SizeBytes} bytes, over this server's limit of {maxTaskBytes} (--max-task-size); prune with a smaller budget or raise the limit.");
+        }
+
+        if (upload.SizeBytes > largestDelta)
+        {
+            throw new KenException($"the upload header claims {upload.SizeBytes} bytes, more than any delta of this server's backbone can hold ({largestDelta} bytes: every weight patched, plus heads); the file is not a delta for this model. Check size_bytes and that it was pruned against this backbone.");
         }
 
         _upload = upload;

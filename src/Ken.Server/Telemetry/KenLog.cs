@@ -32,7 +32,16 @@ internal static partial class KenLog
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Created an admin token for registry calls in {Path} (mode 0600); the ken CLI reads it for local servers")]
     public static partial void AdminTokenCreated(this ILogger logger, string path);
 
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Inference calls need a tenant token from {Path} ({Count} tokens)")]
+    public static partial void TenantTokensLoaded(this ILogger logger, string path, int count);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "gRPC endpoints use TLS with the certificate for {Subject} (expires {NotAfter:o})")]
+    public static partial void TlsEnabled(this ILogger logger, string subject, DateTime notAfter);
+
     // 2xxx API
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Dropped the upload of task {Task}: nothing arrived for {Seconds} s (--upload-idle-timeout-s); its temp file is removed")]
+    public static partial void UploadIdleDropped(this ILogger logger, string task, double seconds);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Unexpected error in {Method}")]
     public static partial void UnexpectedError(this ILogger logger, Exception exception, string method);

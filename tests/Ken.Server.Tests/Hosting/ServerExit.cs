@@ -26,7 +26,7 @@ internal static class ServerExit
     }
 
     /// <summary>Runs the server with <paramref name="args"/>; <paramref name="libraryPath"/> replaces LD_LIBRARY_PATH (empty: unset).</summary>
-    public static (int ExitCode, string Stdout, string Stderr) Run(IEnumerable<string> args, string libraryPath)
+    public static (int ExitCode, string Stdout, string Stderr) Run(IEnumerable<string> args, string libraryPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
@@ -44,6 +44,11 @@ internal static class ServerExit
         if (libraryPath.Length > 0)
         {
             start.Environment["LD_LIBRARY_PATH"] = libraryPath;
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the server");

@@ -200,7 +200,7 @@ public sealed class InferenceEndToEndTests
     internal static async Task AssertStatus(StatusCode expected, string messagePart, Func<Task> call)
     {
         var error = await Assert.ThrowsAsync<RpcException>(call);
-        Assert.Equal(expected, error.StatusCode);
+        Assert.True(expected == error.StatusCode, $"expected {expected}, got {error.StatusCode}: {error.Status.Detail}");
         Assert.Contains(messagePart, error.Status.Detail, StringComparison.Ordinal);
     }
 
