@@ -51,7 +51,7 @@ public static class KenHost
         services.AddSingleton<ServingState>();
         services.AddSingleton(new RegistryOptions { TasksDir = options.TasksDir, QuarantineDir = options.QuarantineDir, HostDeltaBudget = options.HostDeltaBudget, KeepEveryTask = options.SwapMode == SwapMode.Resident, MaxTaskBytes = options.MaxTaskBytes });
         services.AddSingleton<TaskRegistry>();
-        services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue, Executors = options.Executors, Prefetch = options.Prefetch });
+        services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue, MaxQueueWait = TimeSpan.FromMilliseconds(options.MaxQueueWaitMs), Executors = options.Executors, Prefetch = options.Prefetch });
         services.AddSingleton(new BatchingOptions
         {
             MaxTexts = options.MaxBatch,

@@ -13,13 +13,14 @@ public sealed class TaskEntry
     private long _swapCount;
     private int _holds;
 
-    internal TaskEntry(string name, string path, long fileBytes, KenDeltaMetadata metadata, DateTimeOffset registeredAt, bool pinned)
+    internal TaskEntry(string name, string path, long fileBytes, KenDeltaMetadata metadata, TaskGeneration generation, bool pinned)
     {
         Name = name;
         Path = path;
         FileBytes = fileBytes;
         Metadata = metadata;
-        RegisteredAt = registeredAt;
+        Generation = generation.Value;
+        RegisteredAt = generation.Time;
         Pinned = pinned;
     }
 
@@ -35,6 +36,9 @@ public sealed class TaskEntry
     public TaskKind Kind => Metadata.Kind;
 
     public DateTimeOffset RegisteredAt { get; }
+
+    /// <summary>This version of the task: <see cref="TaskGeneration"/> of its file, strictly greater than the version it replaced.</summary>
+    public ulong Generation { get; }
 
     public bool Pinned { get; }
 

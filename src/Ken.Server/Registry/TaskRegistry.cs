@@ -73,7 +73,7 @@ public sealed class TaskRegistry : ISlotHoldings
                     + $"more than --host-delta-budget {ByteText(_options.HostDeltaBudget)}. Raise --host-delta-budget to at least {ByteText(needed)}, or serve them with --swap-mode patch.");
             }
 
-            var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), PinMarker.IsSet(path));
+            var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, TaskGeneration.Of(path), PinMarker.IsSet(path));
             PinOnDevice(name, entry.Pinned);
             lock (_gate)
             {
@@ -200,7 +200,7 @@ public sealed class TaskRegistry : ISlotHoldings
             _ = _host.Acquire(previous);
         }
 
-        var entry = new TaskEntry(upload.Name, _store.PathFor(upload.Name), received, bound.Metadata, DateTimeOffset.UtcNow, upload.Pin);
+        TaskEntry entry;
         lock (_gate)
         {
             _tasks.TryGetValue(upload.Name, out var current);
@@ -209,6 +209,9 @@ public sealed class TaskRegistry : ISlotHoldings
                 throw Exists(upload.Name);
             }
 
+            // Stamped on the hidden file, so the version is on disk before it becomes visible.
+            var generation = TaskGeneration.Stamp(session.TempPath, current is null ? null : new TaskGeneration(current.Generation));
+            entry = new TaskEntry(upload.Name, _store.PathFor(upload.Name), received, bound.Metadata, generation, upload.Pin);
             _store.Publish(session.TempPath, upload.Name, upload.Pin);
             PinOnDevice(upload.Name, upload.Pin);
             _tasks[upload.Name] = entry;

@@ -106,9 +106,17 @@ internal sealed class Executor
         List<InferenceWork>? batch = null;
         TaskOutput[]? outputs = null;
         Exception? failure = null;
+        double switchSeconds = -1, runSeconds = -1;
+        var runTexts = 0;
         try
         {
+            var started = Stopwatch.GetTimestamp();
             var bound = hit ? slot.Task! : SwapIn(lease, queue);
+            if (!hit)
+            {
+                switchSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            }
+
             batch = _collector.Collect(queue);
             if (batch.Count > 0)
             {
@@ -117,7 +125,13 @@ internal sealed class Executor
                     _metrics.SlotHit(queue.Entry.Name);
                 }
 
+                started = Stopwatch.GetTimestamp();
                 outputs = RunBatch(lease, bound, batch);
+                runSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                foreach (var work in batch)
+                {
+                    runTexts += work.Texts;
+                }
             }
         }
         catch (Exception ex)
@@ -131,6 +145,17 @@ internal sealed class Executor
         {
             lock (_queues.Gate)
             {
+                // The measured rates that admission estimates queue waits from.
+                if (switchSeconds >= 0)
+                {
+                    _queues.Estimator.ObserveSwitch(switchSeconds);
+                }
+
+                if (runSeconds >= 0)
+                {
+                    _queues.Estimator.ObserveRun(runTexts, runSeconds);
+                }
+
                 queue.Claimed = false;
                 lease.Dispose();
                 _finished();
@@ -158,7 +183,7 @@ internal sealed class Executor
             }
             else
             {
-                batch[i].Completion.TrySetResult(outputs[i]);
+                batch[i].Completion.TrySetResult(new ServedOutput(outputs[i], batch[i].QueueWait));
             }
         }
     }
