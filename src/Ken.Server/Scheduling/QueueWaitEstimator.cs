@@ -7,11 +7,14 @@ namespace Ken.Server.Scheduling;
 /// measured durations in and serialize access (the scheduler uses it under the queues' gate).
 /// </summary>
 /// <remarks>
-/// The wait of a request is the time the executors need to serve what is queued ahead of it:
-/// <c>(queued texts × seconds per text + tasks to switch in × seconds per switch) / executors</c>, plus one
-/// switch when no slot holds its own task and none of its requests is queued already. It does not count the batches already running, so a request's
-/// latency is bounded by its estimated wait plus about one batch. Until the first batch has been measured
-/// nothing is known, and every estimate is zero.
+/// The wait of a request is the time the executors need to serve what is queued ahead of it: the queued
+/// texts times the seconds per text, plus a switch for each queued task no slot holds, shared by the
+/// executors that can work on it at once. A task's queue is served by one executor at a time, so that is
+/// at most one executor per queued task, and never less than its own task's queue alone takes. It adds one
+/// switch when no slot holds its own task and none of its requests is queued already. It does not count
+/// the batches already running, so a request's latency is bounded by its estimated wait plus about one
+/// batch ahead and its own. Until the first batch has been measured nothing is known, and every estimate
+/// is zero.
 /// </remarks>
 internal sealed class QueueWaitEstimator
 {
@@ -72,8 +75,10 @@ internal sealed class QueueWaitEstimator
     /// </summary>
     public double EstimateSeconds(QueueBacklog ahead, bool needsSwitch)
     {
-        var queued = ((Math.Max(0, ahead.Texts) * SecondsPerText) + (Math.Max(0, ahead.Switches) * SecondsPerSwitch)) / _executors;
-        return queued + (needsSwitch ? SecondsPerSwitch : 0);
+        var work = (Math.Max(0, ahead.Texts) * SecondsPerText) + (Math.Max(0, ahead.Switches) * SecondsPerSwitch);
+        var parallel = Math.Clamp(ahead.Tasks, 1, _executors);
+        var own = Math.Max(0, ahead.OwnTexts) * SecondsPerText;
+        return Math.Max(work / parallel, own) + (needsSwitch ? SecondsPerSwitch : 0);
     }
 
     private double Smooth(double average, double sample) => average + (_smoothing * (sample - average));

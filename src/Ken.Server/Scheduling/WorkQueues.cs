@@ -58,7 +58,7 @@ internal sealed class WorkQueues
 
         // A task already queued switches in once for all its requests; one no slot holds and none queued adds a switch.
         var queued = _queues.TryGetValue(work.Entry, out var queue);
-        var estimate = Estimator.EstimateSeconds(Backlog(), needsSwitch: !queued && work.Entry.Holds == 0);
+        var estimate = Estimator.EstimateSeconds(Backlog(queued ? queue : null), needsSwitch: !queued && work.Entry.Holds == 0);
         if (_queued >= _maxQueue)
         {
             throw new ServerOverloadedException(
@@ -82,6 +82,7 @@ internal sealed class WorkQueues
         }
 
         queue!.Items.Enqueue(work);
+        queue.Texts += work.Texts;
         _queuedTexts += work.Texts;
         Count(+1);
         return estimate;
@@ -91,6 +92,7 @@ internal sealed class WorkQueues
     public InferenceWork Dequeue(TaskQueue queue)
     {
         var work = queue.Items.Dequeue();
+        queue.Texts -= work.Texts;
         if (queue.Items.Count == 0)
         {
             // Safe while a worker still claims it: a later request for the task starts a new queue.
@@ -117,8 +119,12 @@ internal sealed class WorkQueues
         Monitor.PulseAll(Gate);
     }
 
-    /// <summary>The texts queued, and the queued tasks no slot holds (each needs a switch before it runs). Caller holds the gate.</summary>
-    private QueueBacklog Backlog()
+    /// <summary>
+    /// The texts queued, the queued tasks no slot holds (each needs a switch before it runs), the tasks with
+    /// work (counting the new request's), and the texts of <paramref name="own"/>, the new request's queue if
+    /// it has one. Caller holds the gate.
+    /// </summary>
+    private QueueBacklog Backlog(TaskQueue? own)
     {
         var switches = 0;
         foreach (var queue in _queues.Values)
@@ -130,7 +136,7 @@ internal sealed class WorkQueues
             }
         }
 
-        return new QueueBacklog(_queuedTexts, switches);
+        return new QueueBacklog(_queuedTexts, switches, _queues.Count + (own is null ? 1 : 0), own?.Texts ?? 0);
     }
 
     /// <summary>At least a millisecond: the hint is whole milliseconds, and 0 would invite an immediate retry.</summary>

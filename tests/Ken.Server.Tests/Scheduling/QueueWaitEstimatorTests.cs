@@ -27,16 +27,30 @@ public sealed class QueueWaitEstimatorTests
     }
 
     [Fact]
-    public void The_wait_is_the_texts_ahead_over_the_rate_shared_by_the_executors()
+    public void The_wait_is_the_texts_ahead_over_the_rate_shared_by_the_executors_of_the_queued_tasks()
     {
         var one = new QueueWaitEstimator(executors: 1);
         var two = new QueueWaitEstimator(executors: 2);
         one.ObserveRun(10, 0.5);
         two.ObserveRun(10, 0.5);
 
-        Assert.Equal(2.5, one.EstimateSeconds(new QueueBacklog(50, 0), needsSwitch: false), 12);
-        Assert.Equal(1.25, two.EstimateSeconds(new QueueBacklog(50, 0), needsSwitch: false), 12);
+        Assert.Equal(2.5, one.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2), needsSwitch: false), 12);
+        Assert.Equal(1.25, two.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2), needsSwitch: false), 12);
+        Assert.Equal(1.25, two.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 5), needsSwitch: false), 12);
         Assert.Equal(0, one.EstimateSeconds(new QueueBacklog(0, 0), needsSwitch: false));
+    }
+
+    [Fact]
+    public void One_task_s_queue_is_served_by_one_executor_at_a_time()
+    {
+        var estimator = new QueueWaitEstimator(executors: 2);
+        estimator.ObserveRun(10, 0.5);
+
+        // Every queued text is of one task: the second executor cannot help.
+        Assert.Equal(2.5, estimator.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 1, OwnTexts: 50), needsSwitch: false), 12);
+
+        // Two tasks, but most of the work is the request's own task: its queue alone takes longer than the share.
+        Assert.Equal(2.25, estimator.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2, OwnTexts: 45), needsSwitch: false), 12);
     }
 
     [Fact]
@@ -47,12 +61,12 @@ public sealed class QueueWaitEstimatorTests
         estimator.ObserveSwitch(0.3);
 
         var hit = estimator.EstimateSeconds(new QueueBacklog(20, 0), needsSwitch: false);
-        var behindSwitches = estimator.EstimateSeconds(new QueueBacklog(20, 2), needsSwitch: false);
+        var behindSwitches = estimator.EstimateSeconds(new QueueBacklog(20, 2, Tasks: 3), needsSwitch: false);
         var ownSwitch = estimator.EstimateSeconds(new QueueBacklog(20, 0), needsSwitch: true);
 
-        Assert.Equal(0.1, hit, 12);
-        Assert.Equal(0.1 + (2 * 0.3 / 2), behindSwitches, 12);
-        Assert.Equal(0.1 + 0.3, ownSwitch, 12);
+        Assert.Equal(0.2, hit, 12);
+        Assert.Equal((0.2 + (2 * 0.3)) / 2, behindSwitches, 12);
+        Assert.Equal(0.2 + 0.3, ownSwitch, 12);
     }
 
     [Fact]
