@@ -2,7 +2,8 @@ namespace Ken.Server.Scheduling;
 
 /// <summary>
 /// Estimates how long a new request would wait in the queues, from measured service rates: an exponentially
-/// weighted moving average of the seconds a batch run takes per text (the hit path) and of the seconds a slot
+/// weighted moving average of the seconds a batch takes per text (the hit path; the caller decides what a
+/// batch's time covers: the scheduler counts from the end of the previous batch while an executor is busy) and of the seconds a slot
 /// switch takes (what the switch path adds). A plain calculator: no threads, no clock, no locks; callers pass
 /// measured durations in and serialize access (the scheduler uses it under the queues' gate).
 /// </summary>
