@@ -20,6 +20,12 @@ public sealed class KenClient : IDisposable
     /// <summary>Request header naming the task, so a load balancer can route by task without parsing the body.</summary>
     public const string TaskHeader = "ken-task";
 
+    /// <summary>Trailer of a RESOURCE_EXHAUSTED reply: whole milliseconds to wait before retrying (gRPC's retry-pushback convention).</summary>
+    public const string RetryPushbackTrailer = "grpc-retry-pushback-ms";
+
+    /// <summary>Trailer of a successful inference reply: the milliseconds the request waited in the server's queue.</summary>
+    public const string QueueWaitTrailer = "ken-queue-wait-ms";
+
     private readonly KenClientOptions options;
     private readonly GrpcChannel channel;
     private readonly bool ownsChannel;
@@ -83,12 +89,28 @@ public sealed class KenClient : IDisposable
     /// <summary>The server this client talks to: the configured address, or a given channel's target (host:port).</summary>
     public string Address => options.Address;
 
-    /// <summary>Classifies <paramref name="texts"/> with a classification task: per text, a label and every label's score.</summary>
+    /// <summary>
+    /// How long the server asked the caller to wait before retrying a call it refused as overloaded
+    /// (RESOURCE_EXHAUSTED with a <c>grpc-retry-pushback-ms</c> trailer); null when it gave no hint.
+    /// </summary>
+    public static TimeSpan? RetryPushback(RpcException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception.Trailers.GetValue(RetryPushbackTrailer) is { } text
+            && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? TimeSpan.FromMilliseconds(ms)
+            : null;
+    }
+
+    /// <summary>
+    /// Classifies <paramref name="texts"/> with a classification task: per text, a label and every label's score.
+    /// The reply's <c>Generation</c> names the version of the task that served every result.
+    /// </summary>
     /// <param name="task">A registered classification task.</param>
     /// <param name="texts">The texts, in order; the reply keeps the order.</param>
     /// <param name="topK">Scores to return per text, best first; 0 returns every label's, in label order.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <exception cref="RpcException">NOT_FOUND for an unknown task, INVALID_ARGUMENT for an embedding task or bad input, RESOURCE_EXHAUSTED when the server sheds load.</exception>
+    /// <exception cref="RpcException">NOT_FOUND for an unknown task, INVALID_ARGUMENT for an embedding task or bad input, RESOURCE_EXHAUSTED when the server sheds load (<see cref="RetryPushback"/> says when to retry).</exception>
     public async Task<ClassifyResponse> ClassifyAsync(string task, IEnumerable<string> texts, uint topK = 0, CancellationToken cancellationToken = default)
     {
         var request = new ClassifyRequest { Task = task, TopK = topK };
@@ -96,11 +118,14 @@ public sealed class KenClient : IDisposable
         return await inference.ClassifyAsync(request, TaskHeaders(task), Deadline(), cancellationToken);
     }
 
-    /// <summary>Embeds <paramref name="texts"/> with an embedding task: one vector per text, in order.</summary>
+    /// <summary>
+    /// Embeds <paramref name="texts"/> with an embedding task: one vector per text, in order. The reply's
+    /// <c>Generation</c> names the version of the task that served every vector.
+    /// </summary>
     /// <param name="task">A registered embedding task.</param>
     /// <param name="texts">The texts, in order; the reply keeps the order.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <exception cref="RpcException">NOT_FOUND for an unknown task, INVALID_ARGUMENT for bad input, RESOURCE_EXHAUSTED when the server sheds load.</exception>
+    /// <exception cref="RpcException">NOT_FOUND for an unknown task, INVALID_ARGUMENT for bad input, RESOURCE_EXHAUSTED when the server sheds load (<see cref="RetryPushback"/> says when to retry).</exception>
     public async Task<EmbedResponse> EmbedAsync(string task, IEnumerable<string> texts, CancellationToken cancellationToken = default)
     {
         var request = new EmbedRequest { Task = task };

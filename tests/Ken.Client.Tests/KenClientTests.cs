@@ -124,6 +124,31 @@ public sealed class KenClientTests(LiveServerFixture fx) : IClassFixture<LiveSer
     }
 
     [Fact]
+    public async Task An_overwrite_is_a_newer_generation_and_replies_name_the_generation_that_served_them()
+    {
+        var first = await fx.Client.RegisterAsync(fx.DeltaPath, "versioned", cancellationToken: Ct);
+        Assert.Equal(first.Generation, (await fx.Client.EmbedAsync("versioned", ["v"], Ct)).Generation);
+
+        var second = await fx.Client.RegisterAsync(fx.DeltaPath, "versioned", overwrite: true, cancellationToken: Ct);
+
+        Assert.True(second.Generation > first.Generation, $"generation {second.Generation} does not follow {first.Generation}");
+        Assert.Equal(second.Generation, (await fx.Client.EmbedAsync("versioned", ["v"], Ct)).Generation);
+        Assert.Equal(second.Generation, (await fx.Client.GetTaskAsync("versioned", Ct)).Generation);
+    }
+
+    [Fact]
+    public void The_retry_pushback_of_a_refusal_is_read_from_its_trailer()
+    {
+        var hinted = new RpcException(new Status(StatusCode.ResourceExhausted, "overloaded"), new Metadata { { KenClient.RetryPushbackTrailer, "750" } });
+        var bare = new RpcException(new Status(StatusCode.ResourceExhausted, "overloaded"));
+        var garbled = new RpcException(new Status(StatusCode.ResourceExhausted, "overloaded"), new Metadata { { KenClient.RetryPushbackTrailer, "-1" } });
+
+        Assert.Equal(TimeSpan.FromMilliseconds(750), KenClient.RetryPushback(hinted));
+        Assert.Null(KenClient.RetryPushback(bare));
+        Assert.Null(KenClient.RetryPushback(garbled));
+    }
+
+    [Fact]
     public async Task The_registry_needs_the_admin_token_but_inference_does_not()
     {
         await fx.Client.RegisterAsync(fx.DeltaPath, "open-to-all", cancellationToken: Ct);

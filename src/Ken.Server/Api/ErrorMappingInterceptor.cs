@@ -81,6 +81,22 @@ public sealed class ErrorMappingInterceptor : Interceptor
         };
     }
 
+    /// <summary>The gRPC retry-pushback trailer: whole milliseconds a client should wait before retrying.</summary>
+    public const string RetryPushbackTrailer = "grpc-retry-pushback-ms";
+
+    /// <summary>Trailers that go with <paramref name="exception"/>'s status: the retry hint of an overload.</summary>
+    internal static Metadata TrailersOf(Exception exception)
+    {
+        var trailers = new Metadata();
+        if (exception is ServerOverloadedException { RetryAfter: { } after })
+        {
+            var ms = (long)Math.Max(1, Math.Ceiling(after.TotalMilliseconds));
+            trailers.Add(RetryPushbackTrailer, ms.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return trailers;
+    }
+
     private RpcException Map(Exception ex, ServerCallContext context)
     {
         var status = StatusOf(ex, context);
@@ -89,6 +105,6 @@ public sealed class ErrorMappingInterceptor : Interceptor
             _logger.UnexpectedError(ex, context.Method);
         }
 
-        return new RpcException(status);
+        return new RpcException(status, TrailersOf(ex));
     }
 }

@@ -35,8 +35,9 @@ public sealed class InferenceService : Inference.InferenceBase
     public override async Task<ClassifyResponse> Classify(ClassifyRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (output, labels) = await RunAsync(request.Task, request.Texts, TaskKind.Classification, context);
-        var response = new ClassifyResponse { Task = request.Task };
+        var (output, entry) = await RunAsync(request.Task, request.Texts, TaskKind.Classification, context);
+        var labels = entry.Metadata.Labels;
+        var response = new ClassifyResponse { Task = request.Task, Generation = entry.Generation };
         var classifications = output.Classifications!;
         for (var i = 0; i < classifications.Count; i++)
         {
@@ -49,8 +50,8 @@ public sealed class InferenceService : Inference.InferenceBase
     public override async Task<EmbedResponse> Embed(EmbedRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (output, _) = await RunAsync(request.Task, request.Texts, TaskKind.Embedding, context);
-        var response = new EmbedResponse { Task = request.Task };
+        var (output, entry) = await RunAsync(request.Task, request.Texts, TaskKind.Embedding, context);
+        var response = new EmbedResponse { Task = request.Task, Generation = entry.Generation };
         var embeddings = output.Embeddings!;
         for (var i = 0; i < embeddings.Count; i++)
         {
@@ -62,7 +63,14 @@ public sealed class InferenceService : Inference.InferenceBase
         return response;
     }
 
-    private async Task<(TaskOutput Output, IReadOnlyList<string> Labels)> RunAsync(string task, Google.Protobuf.Collections.RepeatedField<string> texts, TaskKind kind, ServerCallContext context)
+    /// <summary>The trailer with the milliseconds the request waited in its queue, as the server measured it.</summary>
+    public const string QueueWaitTrailer = "ken-queue-wait-ms";
+
+    /// <summary>
+    /// Runs the request on the entry it was admitted against and returns that entry with the output: the
+    /// reply names that entry's generation, so an overwrite meanwhile never mixes versions in one reply.
+    /// </summary>
+    private async Task<(TaskOutput Output, TaskEntry Entry)> RunAsync(string task, Google.Protobuf.Collections.RepeatedField<string> texts, TaskKind kind, ServerCallContext context)
     {
         TaskName.Validate(task);
         _validator.Validate(texts);
@@ -80,8 +88,9 @@ public sealed class InferenceService : Inference.InferenceBase
                 throw new OperationCanceledException();
             }
 
-            var output = await _scheduler.SubmitAsync(entry, texts, deadline, context.CancellationToken).WaitAsync(context.CancellationToken);
-            return (output, entry.Metadata.Labels);
+            var served = await _scheduler.SubmitAsync(entry, texts, deadline, context.CancellationToken).WaitAsync(context.CancellationToken);
+            context.ResponseTrailers.Add(QueueWaitTrailer, ((long)Math.Ceiling(served.QueueWait.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return (served.Output, entry);
         }
         finally
         {

@@ -30,6 +30,7 @@ public static class TaskInfoMapper
             RegisteredAt = Timestamp.FromDateTimeOffset(entry.RegisteredAt),
             Method = entry.Metadata.Method,
             ResidentBytes = (ulong)entry.ResidentBytes,
+            Generation = entry.Generation,
         };
         info.Labels.AddRange(entry.Metadata.Labels);
         if (entry.Metadata.K is { } k)

@@ -69,7 +69,7 @@ public static class KenHost
             PollInterval = TimeSpan.FromMilliseconds(options.RegistryPollMs),
         });
         services.AddSingleton<TaskRegistry>();
-        services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue, Executors = options.Executors, Prefetch = options.Prefetch });
+        services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue, MaxQueueWait = TimeSpan.FromMilliseconds(options.MaxQueueWaitMs), Executors = options.Executors, Prefetch = options.Prefetch });
         services.AddSingleton(new BatchingOptions
         {
             MaxTexts = options.MaxBatch,

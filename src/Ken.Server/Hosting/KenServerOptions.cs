@@ -73,6 +73,9 @@ public sealed class KenServerOptions
     /// <summary>Most requests waiting in all queues together; beyond it requests get RESOURCE_EXHAUSTED.</summary>
     public int MaxQueue { get; init; } = 1024;
 
+    /// <summary>Longest estimated queue wait, in milliseconds, a request is admitted with; beyond it RESOURCE_EXHAUSTED with a retry hint.</summary>
+    public int MaxQueueWaitMs { get; init; } = 2000;
+
     /// <summary>Bytes of bound deltas kept in host memory (LRU beyond it; pinned tasks stay).</summary>
     public long HostDeltaBudget { get; init; } = 1L << 30;
 
@@ -155,6 +158,7 @@ public sealed class KenServerOptions
             MaxBatchTokens = Int("MaxBatchTokens", defaults.MaxBatchTokens, 1, 16_777_216),
             BatchWindowMs = Int("BatchWindowMs", defaults.BatchWindowMs, 0, 10_000),
             MaxQueue = Int("MaxQueue", defaults.MaxQueue, 1, 10_000_000),
+            MaxQueueWaitMs = Int("MaxQueueWaitMs", defaults.MaxQueueWaitMs, 1, 3_600_000),
             HostDeltaBudget = Text("HostDeltaBudget") is { } budget ? ByteSize.Parse(budget, Flag("HostDeltaBudget")) : defaults.HostDeltaBudget,
             SwapMode = Text("SwapMode") is { } mode ? ParseSwapMode(mode) : defaults.SwapMode,
             Device = Text("Device") is { } device ? ComputeDevice.Parse(device) : defaults.Device,

@@ -22,6 +22,7 @@ public static class OptionSources
         ("--max-batch-tokens", "MaxBatchTokens"),
         ("--batch-window-ms", "BatchWindowMs"),
         ("--max-queue", "MaxQueue"),
+        ("--max-queue-wait-ms", "MaxQueueWaitMs"),
         ("--host-delta-budget", "HostDeltaBudget"),
         ("--swap-mode", "SwapMode"),
         ("--device", "Device"),

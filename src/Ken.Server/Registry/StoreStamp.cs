@@ -7,6 +7,9 @@ namespace Ken.Server.Registry;
 /// </summary>
 internal readonly record struct StoreStamp(long Length, long LastWriteTicks, long CreationTicks)
 {
+    /// <summary>The generation of the version this stamp names (its modification time, as <see cref="TaskGeneration.Of"/> reads it).</summary>
+    public TaskGeneration Generation => TaskGeneration.FromTime(new DateTime(LastWriteTicks, DateTimeKind.Utc));
+
     /// <summary>The stamp of the file at <paramref name="path"/>, or null when there is none.</summary>
     public static StoreStamp? Of(string path)
     {

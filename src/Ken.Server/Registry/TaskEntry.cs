@@ -14,13 +14,14 @@ public sealed class TaskEntry
     private int _holds;
     private volatile bool _pinned;
 
-    internal TaskEntry(string name, string path, long fileBytes, KenDeltaMetadata metadata, DateTimeOffset registeredAt, bool pinned, StoreStamp? stamp = null)
+    internal TaskEntry(string name, string path, long fileBytes, KenDeltaMetadata metadata, TaskGeneration generation, bool pinned, StoreStamp? stamp = null)
     {
         Name = name;
         Path = path;
         FileBytes = fileBytes;
         Metadata = metadata;
-        RegisteredAt = registeredAt;
+        Generation = generation.Value;
+        RegisteredAt = generation.Time;
         _pinned = pinned;
         Stamp = stamp;
     }
@@ -37,6 +38,9 @@ public sealed class TaskEntry
     public TaskKind Kind => Metadata.Kind;
 
     public DateTimeOffset RegisteredAt { get; }
+
+    /// <summary>This version of the task: <see cref="TaskGeneration"/> of its file, strictly greater than the version it replaced.</summary>
+    public ulong Generation { get; }
 
     /// <summary>Kept in host memory; in a shared registry another replica's registration may change it.</summary>
     public bool Pinned

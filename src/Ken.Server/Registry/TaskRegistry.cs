@@ -96,7 +96,7 @@ public sealed class TaskRegistry : ISlotHoldings
                     + $"more than --host-delta-budget {ByteText(_options.HostDeltaBudget)}. Raise --host-delta-budget to at least {ByteText(needed)}, or serve them with --swap-mode patch.");
             }
 
-            var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), PinMarker.IsSet(path), stamp);
+            var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, stamp?.Generation ?? TaskGeneration.Of(path), PinMarker.IsSet(path), stamp);
             PinOnDevice(name, entry.Pinned);
             lock (_gate)
             {
@@ -204,8 +204,6 @@ public sealed class TaskRegistry : ISlotHoldings
             throw Rename(ex, session.TempPath, upload.Name + TaskStore.Extension);
         }
 
-        // The file is complete and closed; the rename keeps its stamp, so this is the published version's.
-        var stamp = StoreStamp.Of(session.TempPath) ?? throw new IOException($"the upload's temp file {session.TempPath} disappeared before it was published");
         TaskEntry? previous;
         lock (_gate)
         {
@@ -225,10 +223,16 @@ public sealed class TaskRegistry : ISlotHoldings
             AcquireBeforeReplacing(previous);
         }
 
-        var entry = new TaskEntry(upload.Name, _store.PathFor(upload.Name), received, bound.Metadata, new DateTimeOffset(stamp.LastWriteTicks, TimeSpan.Zero), upload.Pin, stamp);
+        TaskEntry entry;
         lock (_gate)
         {
             _tasks.TryGetValue(upload.Name, out var current);
+
+            // The generation is stamped on the hidden file, so the version is on disk before it becomes visible;
+            // the file is complete and closed and the rename keeps its stamp, so this is the published version's.
+            var generation = TaskGeneration.Stamp(session.TempPath, current is null ? null : new TaskGeneration(current.Generation));
+            var stamp = StoreStamp.Of(session.TempPath) ?? throw new IOException($"the upload's temp file {session.TempPath} disappeared before it was published");
+            entry = new TaskEntry(upload.Name, _store.PathFor(upload.Name), received, bound.Metadata, generation, upload.Pin, stamp);
             if (upload.Overwrite)
             {
                 // Last rename wins: a concurrent overwrite through another replica may replace this version
@@ -465,7 +469,7 @@ public sealed class TaskRegistry : ISlotHoldings
             return null;
         }
 
-        var entry = new TaskEntry(name, path, stamp.Length, bound.Metadata, new DateTimeOffset(stamp.LastWriteTicks, TimeSpan.Zero), PinMarker.IsSet(path), stamp);
+        var entry = new TaskEntry(name, path, stamp.Length, bound.Metadata, stamp.Generation, PinMarker.IsSet(path), stamp);
         lock (_gate)
         {
             _tasks.TryGetValue(name, out var current);

@@ -57,7 +57,8 @@ internal sealed class BatchCollector
 
                 _queues.Dequeue(queue);
                 next.QueueActivity?.Stop();
-                _metrics.QueueWait(queue.Entry.Name, Stopwatch.GetElapsedTime(next.EnqueuedTimestamp).TotalSeconds);
+                next.QueueWait = Stopwatch.GetElapsedTime(next.EnqueuedTimestamp);
+                _metrics.QueueWait(queue.Entry.Name, next.QueueWait.TotalSeconds);
                 if (expired)
                 {
                     // The caller already has (or will get) DEADLINE_EXCEEDED or CANCELLED; running it would waste the slot.

@@ -29,6 +29,7 @@ internal sealed class Executor
     private readonly ILogger _logger;
     private readonly Action _finished;
     private readonly Thread _thread;
+    private long _lastFinished;
 
     /// <param name="finished">Called under the gate after each batch, once the slot's lease is back.</param>
     public Executor(
@@ -86,8 +87,10 @@ internal sealed class Executor
         WeightSlot slot;
         bool hit;
         SlotLease lease;
+        long cycleStart;
         lock (_queues.Gate)
         {
+            var waited = false;
             while (!TryPick(out queue!, out slot!, out hit))
             {
                 if (_queues.Closed)
@@ -96,7 +99,12 @@ internal sealed class Executor
                 }
 
                 Monitor.Wait(_queues.Gate);
+                waited = true;
             }
+
+            // Busy back to back, a batch's cycle starts when the previous one finished: the service rate the
+            // queue sees then includes everything between two batches, CPU taken by other threads too.
+            cycleStart = waited || _lastFinished == 0 ? Stopwatch.GetTimestamp() : _lastFinished;
 
             // Free: the policy saw it so under the gate, and only the gate's holders lease slots.
             lease = slot.Enter("scheduled");
@@ -106,9 +114,17 @@ internal sealed class Executor
         List<InferenceWork>? batch = null;
         TaskOutput[]? outputs = null;
         Exception? failure = null;
+        double switchSeconds = -1;
+        var runTexts = 0;
         try
         {
+            var started = Stopwatch.GetTimestamp();
             var bound = hit ? slot.Task! : SwapIn(lease, queue);
+            if (!hit)
+            {
+                switchSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            }
+
             batch = _collector.Collect(queue);
             if (batch.Count > 0)
             {
@@ -118,6 +134,10 @@ internal sealed class Executor
                 }
 
                 outputs = RunBatch(lease, bound, batch);
+                foreach (var work in batch)
+                {
+                    runTexts += work.Texts;
+                }
             }
         }
         catch (Exception ex)
@@ -131,6 +151,20 @@ internal sealed class Executor
         {
             lock (_queues.Gate)
             {
+                // The measured rates that admission estimates queue waits from.
+                if (switchSeconds >= 0)
+                {
+                    _queues.Estimator.ObserveSwitch(switchSeconds);
+                }
+
+                var finished = Stopwatch.GetTimestamp();
+                if (outputs is not null)
+                {
+                    _queues.Estimator.ObserveRun(runTexts, Stopwatch.GetElapsedTime(cycleStart, finished).TotalSeconds - Math.Max(0, switchSeconds));
+                }
+
+                _lastFinished = finished;
+
                 queue.Claimed = false;
                 lease.Dispose();
                 _finished();
@@ -158,7 +192,7 @@ internal sealed class Executor
             }
             else
             {
-                batch[i].Completion.TrySetResult(outputs[i]);
+                batch[i].Completion.TrySetResult(new ServedOutput(outputs[i], batch[i].QueueWait));
             }
         }
     }

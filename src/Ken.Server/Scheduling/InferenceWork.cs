@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Ken.Runtime.Tasks;
 using Ken.Runtime.Tokenization;
 using Ken.Server.Registry;
 
@@ -45,8 +44,11 @@ internal sealed class InferenceWork
 
     public Activity? QueueActivity { get; set; }
 
+    /// <summary>Time from admission to leaving the queue for a batch; set when it leaves. Guarded by the queues' gate.</summary>
+    public TimeSpan QueueWait { get; set; }
+
     // Continuations run on the thread pool, never on a slot worker, so replies never delay the next batch.
-    public TaskCompletionSource<TaskOutput> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource<ServedOutput> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public bool IsExpired => CancellationToken.IsCancellationRequested || (DeadlineUtc is { } deadline && DateTime.UtcNow >= deadline);
 }

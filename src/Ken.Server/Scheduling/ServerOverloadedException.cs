@@ -1,6 +1,9 @@
 namespace Ken.Server.Scheduling;
 
-/// <summary>The queues are full (RESOURCE_EXHAUSTED); the client should back off and retry.</summary>
+/// <summary>
+/// The server cannot take the request now (RESOURCE_EXHAUSTED): its queues are full or it would wait too long;
+/// the client should back off and retry, after <see cref="RetryAfter"/> when the server could estimate it.
+/// </summary>
 public sealed class ServerOverloadedException : Exception
 {
     public ServerOverloadedException()
@@ -12,8 +15,17 @@ public sealed class ServerOverloadedException : Exception
     {
     }
 
+    public ServerOverloadedException(string message, TimeSpan retryAfter)
+        : base(message)
+    {
+        RetryAfter = retryAfter;
+    }
+
     public ServerOverloadedException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
+
+    /// <summary>How long the client should wait before retrying (sent as <c>grpc-retry-pushback-ms</c>); null when unknown.</summary>
+    public TimeSpan? RetryAfter { get; }
 }

@@ -39,13 +39,14 @@ public sealed class SlotScheduler : IDisposable
         ArgumentNullException.ThrowIfNull(metrics);
         _backend = backend;
         _logger = logger;
-        _queues = new WorkQueues(scheduling);
+        // An executor runs on a slot of its own, so more executors than slots would only wait.
+        var executors = Math.Clamp(scheduling.Executors, 1, Math.Max(1, backend.SlotCount));
+        _queues = new WorkQueues(scheduling, executors);
         var collector = new BatchCollector(_queues, batching with { MaxTexts = Math.Max(1, Math.Min(batching.MaxTexts, backend.MaxBatchSize)) }, metrics);
         var policy = new PickPolicy<TaskEntry>(Stopwatch.Frequency);
         var tenants = new SlotTenants();
         var switcher = new SlotSwitcher(backend, registry, tenants, metrics, logger);
-        // An executor runs on a slot of its own, so more executors than slots would only wait.
-        _workers = new Executor[Math.Clamp(scheduling.Executors, 1, Math.Max(1, backend.SlotCount))];
+        _workers = new Executor[executors];
         for (var i = 0; i < _workers.Length; i++)
         {
             _workers[i] = new Executor(i, backend, switcher, _queues, collector, policy, tenants, _popularity, metrics, logger, SignalIfDrained);
@@ -105,9 +106,10 @@ public sealed class SlotScheduler : IDisposable
 
     /// <summary>
     /// Tokenizes <paramref name="texts"/> (on the caller's thread), queues them for <paramref name="entry"/>
-    /// (admitted by the registry) and completes with that request's output.
+    /// (admitted by the registry) and completes with that request's output and queue wait. Throws
+    /// <see cref="ServerOverloadedException"/> when the queues are full or the estimated wait is too long.
     /// </summary>
-    public Task<TaskOutput> SubmitAsync(TaskEntry entry, IReadOnlyList<string> texts, DateTime? deadlineUtc, CancellationToken cancellationToken)
+    public Task<ServedOutput> SubmitAsync(TaskEntry entry, IReadOnlyList<string> texts, DateTime? deadlineUtc, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
         var inputs = _backend.Tokenizer.Tokenize(texts);

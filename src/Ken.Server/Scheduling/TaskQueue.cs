@@ -11,6 +11,9 @@ internal sealed class TaskQueue
 
     public Queue<InferenceWork> Items { get; } = new();
 
+    /// <summary>Texts of the queued requests.</summary>
+    public long Texts { get; set; }
+
     /// <summary>A slot is collecting a batch from this queue; other slots leave it alone meanwhile.</summary>
     public bool Claimed { get; set; }
 

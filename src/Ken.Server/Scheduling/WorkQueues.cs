@@ -3,20 +3,26 @@ using Ken.Server.Registry;
 namespace Ken.Server.Scheduling;
 
 /// <summary>
-/// The per-task queues, bounded in total, and the gate every scheduling decision is taken under: admission
-/// and shutdown state, the queued-request count, and a signal (<see cref="System.Threading.Monitor"/>
+/// The per-task queues, bounded in total and by estimated wait, and the gate every scheduling decision is taken
+/// under: admission and shutdown state, the queued-request and queued-text counts, the measured service rates
+/// (<see cref="Estimator"/>, fed by the executors), and a signal (<see cref="System.Threading.Monitor"/>
 /// pulses on <see cref="Gate"/>) whenever any of it changes.
 /// </summary>
 internal sealed class WorkQueues
 {
     private readonly Dictionary<TaskEntry, TaskQueue> _queues = new(ReferenceEqualityComparer.Instance);
     private readonly int _maxQueue;
+    private readonly double _maxWaitSeconds;
     private int _queued;
+    private long _queuedTexts;
 
-    public WorkQueues(SchedulerOptions options)
+    /// <param name="executors">How many executors serve the queues (the estimate divides the work ahead among them).</param>
+    public WorkQueues(SchedulerOptions options, int executors = 1)
     {
         ArgumentNullException.ThrowIfNull(options);
         _maxQueue = options.MaxQueue;
+        _maxWaitSeconds = options.MaxQueueWait.TotalSeconds;
+        Estimator = new QueueWaitEstimator(executors);
     }
 
     /// <summary>Raised, under the gate, with the new count whenever a request is queued or leaves its queue.</summary>
@@ -32,42 +38,68 @@ internal sealed class WorkQueues
     /// <summary>Workers should exit. Guarded by the gate.</summary>
     public bool Closed { get; private set; }
 
+    /// <summary>Measured service rates; read and fed under the gate.</summary>
+    public QueueWaitEstimator Estimator { get; }
+
     /// <summary>Every queue. Caller holds the gate.</summary>
     public Dictionary<TaskEntry, TaskQueue>.ValueCollection All => _queues.Values;
 
-    /// <summary>Queues <paramref name="work"/> or throws when the server stops or the queues are full. Caller holds the gate.</summary>
-    public void Add(InferenceWork work)
+    /// <summary>
+    /// Queues <paramref name="work"/>, or throws when the server stops, the queues are full, or the work queued
+    /// ahead would make it wait longer than <see cref="SchedulerOptions.MaxQueueWait"/>; returns the wait it was
+    /// admitted with, in seconds. Caller holds the gate.
+    /// </summary>
+    public double Add(InferenceWork work)
     {
         if (Stopping)
         {
             throw new ServerShuttingDownException();
         }
 
+        // A task already queued switches in once for all its requests; one no slot holds and none queued adds a switch.
+        var queued = _queues.TryGetValue(work.Entry, out var queue);
+        var estimate = Estimator.EstimateSeconds(Backlog(queued ? queue : null), needsSwitch: !queued && work.Entry.Holds == 0);
         if (_queued >= _maxQueue)
         {
-            throw new ServerOverloadedException($"server overloaded: {_queued} requests are queued (limit {_maxQueue}); retry with backoff, or spread load across replicas.");
+            throw new ServerOverloadedException(
+                $"server overloaded: {_queued} requests are queued (limit {_maxQueue}); retry with backoff, or spread load across replicas.",
+                RetryAfter(estimate));
         }
 
-        if (!_queues.TryGetValue(work.Entry, out var queue))
+        if (estimate > _maxWaitSeconds)
+        {
+            var ms = (long)(estimate * 1000);
+            var limit = (long)(_maxWaitSeconds * 1000);
+            throw new ServerOverloadedException(
+                $"server overloaded: the work queued ahead would make this request wait about {ms} ms (limit {limit} ms, --max-queue-wait-ms); retry after the grpc-retry-pushback-ms hint, or spread load across replicas.",
+                RetryAfter(estimate - _maxWaitSeconds));
+        }
+
+        if (!queued)
         {
             queue = new TaskQueue(work.Entry);
             _queues.Add(work.Entry, queue);
         }
 
-        queue.Items.Enqueue(work);
+        queue!.Items.Enqueue(work);
+        queue.Texts += work.Texts;
+        _queuedTexts += work.Texts;
         Count(+1);
+        return estimate;
     }
 
     /// <summary>Takes the oldest request of <paramref name="queue"/>, dropping the queue once empty. Caller holds the gate.</summary>
     public InferenceWork Dequeue(TaskQueue queue)
     {
         var work = queue.Items.Dequeue();
+        queue.Texts -= work.Texts;
         if (queue.Items.Count == 0)
         {
             // Safe while a worker still claims it: a later request for the task starts a new queue.
             _queues.Remove(queue.Entry);
         }
 
+        _queuedTexts -= work.Texts;
         Count(-1);
         return work;
     }
@@ -86,6 +118,29 @@ internal sealed class WorkQueues
         Closed = true;
         Monitor.PulseAll(Gate);
     }
+
+    /// <summary>
+    /// The texts queued, the queued tasks no slot holds (each needs a switch before it runs), the tasks with
+    /// work (counting the new request's), and the texts of <paramref name="own"/>, the new request's queue if
+    /// it has one. Caller holds the gate.
+    /// </summary>
+    private QueueBacklog Backlog(TaskQueue? own)
+    {
+        var switches = 0;
+        foreach (var queue in _queues.Values)
+        {
+            // Not claimed: a claimed queue is switching in or running already.
+            if (!queue.Claimed && queue.Entry.Holds == 0)
+            {
+                switches++;
+            }
+        }
+
+        return new QueueBacklog(_queuedTexts, switches, _queues.Count + (own is null ? 1 : 0), own?.Texts ?? 0);
+    }
+
+    /// <summary>At least a millisecond: the hint is whole milliseconds, and 0 would invite an immediate retry.</summary>
+    private static TimeSpan RetryAfter(double seconds) => TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(seconds * 1000)));
 
     private void Count(int delta)
     {

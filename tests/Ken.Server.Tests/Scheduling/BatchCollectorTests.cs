@@ -12,7 +12,7 @@ namespace Ken.Server.Tests.Scheduling;
 public sealed class BatchCollectorTests : IDisposable
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly TaskEntry _entry = new("t", "t.ken", 0, new KenDeltaMetadata { Task = "t", Kind = TaskKind.Embedding, Pooling = PoolingMode.Cls, Method = "ken", CreatedBy = "tests" }, DateTimeOffset.UtcNow, pinned: false);
+    private readonly TaskEntry _entry = new("t", "t.ken", 0, new KenDeltaMetadata { Task = "t", Kind = TaskKind.Embedding, Pooling = PoolingMode.Cls, Method = "ken", CreatedBy = "tests" }, new TaskGeneration(1), pinned: false);
 
     [Fact]
     public void A_long_text_and_short_ones_go_in_different_batches_under_a_small_token_budget()

@@ -83,6 +83,9 @@ public sealed class FakeBackend : IInferenceBackend
         return bound;
     }
 
+    /// <summary>Set by tests to make every run take this long (a slow backend: the run's thread is busy, as a real one would be).</summary>
+    public TimeSpan RunTime { get; set; }
+
     /// <summary>Set by tests to make every run fail with this exception (an unexpected backend fault).</summary>
     public Exception? RunFailure { get; set; }
 
@@ -156,6 +159,11 @@ public sealed class FakeBackend : IInferenceBackend
             Batches.Enqueue(plain);
             RunsStarted.Increment();
             Gate.Wait(TimeSpan.FromSeconds(30));
+            if (RunTime > TimeSpan.Zero)
+            {
+                Thread.Sleep(RunTime);
+            }
+
             lease.CountRun();
             foreach (var text in plain)
             {

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Overload: open-loop load at 4x the server's measured capacity. Reports failures by status (only
+# RESOURCE_EXHAUSTED is expected), the p99 latency of admitted requests against --max-queue-wait-ms plus
+# one batch, the server's RSS before and after, and the latency right after the load against unloaded.
+# Prints a Markdown section and writes it to OUT_DIR/results.md.
+#
+# Usage: bench/overload.sh [OUT_DIR]
+# Environment (defaults): MAX_WAIT_MS=2000 FACTOR=4 DURATION=30 BATCH=1 MAX_BATCH=32 KEEP=0.1
+#   CAPACITY_DURATION=10 CAPACITY_CONCURRENCY=64 (enough callers to fill batches as the overload does) SERVER_ARGS= PORT=5790 START_TIMEOUT=180
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="$(mkdir -p "${1:-bench/out/overload}" && cd "${1:-bench/out/overload}" && pwd)"
+max_wait=${MAX_WAIT_MS:-2000}; factor=${FACTOR:-4}; duration=${DURATION:-30}; batch=${BATCH:-1}
+max_batch=${MAX_BATCH:-32}; keep=${KEEP:-0.1}; cap_duration=${CAPACITY_DURATION:-10}; cap_conc=${CAPACITY_CONCURRENCY:-64}
+port=${PORT:-5790}; mport=$((port + 1)); start_timeout=${START_TIMEOUT:-180}
+server_args=(${SERVER_ARGS:-})
+server="http://127.0.0.1:$port"; metrics="http://127.0.0.1:$mport/metrics"
+token="overload-bench-token-$(date +%s)-$$"
+
+dotnet build src/Ken.Cli -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
+dotnet build src/Ken.Server -c Release -o "$out/bin/server" -v q -nologo >/dev/null
+ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
+
+delta="$out/arctic-keep$keep.ken"
+[ -f "$delta" ] || ken prune --base minilm --finetuned arctic-xs --keep "$keep" --method magnitude --pooling cls --normalize -o "$delta" >/dev/null
+
+data="$out/data"; rm -rf "$data"; mkdir -p "$data"
+"$out/bin/server/Ken.Server" --swap-mode patch --max-batch "$max_batch" --max-queue-wait-ms "$max_wait" "${server_args[@]}" \
+  --urls "$server" --metrics-urls "http://127.0.0.1:$mport" --data-dir "$data" --admin-token "$token" >"$out/server.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+waited=0
+until ken health --server "$server" >/dev/null 2>&1; do
+  kill -0 "$pid" 2>/dev/null || { echo "the server did not start; see $out/server.log" >&2; exit 1; }
+  [ "$waited" -lt "$start_timeout" ] || { echo "the server was not healthy within ${start_timeout}s" >&2; exit 1; }
+  sleep 1; waited=$((waited + 1))
+done
+ken register "$delta" --task overload --server "$server" --token "$token" >/dev/null
+
+rss_mib() { awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status"; }
+bench() { # json args...
+  local json=$1; shift
+  ken bench --server "$server" --token "$token" --metrics-url "$metrics" --tasks overload --batch "$batch" --json "$json" "$@" >/dev/null
+}
+
+# Unloaded latency (one caller), then capacity (closed loop, enough callers to fill batches).
+bench "$out/unloaded.json" --concurrency 1 --duration 5 --warmup 1
+bench "$out/capacity.json" --concurrency "$cap_conc" --duration "$cap_duration" --warmup 2
+capacity=$(jq '.throughput_rps' "$out/capacity.json")
+texts_per_s=$(jq '.texts_per_second' "$out/capacity.json")
+rate=$(jq -n --argjson c "$capacity" --argjson f "$factor" '$c * $f')
+# One batch: the time a full batch takes at the measured rate.
+batch_ms=$(jq -n --argjson t "$texts_per_s" --argjson b "$max_batch" '$b / $t * 1000')
+
+# The server's own measure of queue waits: its ken_queue_wait_seconds histogram, before and after the load.
+waits() { curl -sf "$metrics" | awk '/^ken_queue_wait_seconds_bucket/ && /le="(1|2.5|5|\+Inf)"/ {match($0, /le="[^"]+"/); le=substr($0, RSTART+4, RLENGTH-5); n[le]+=$NF} END {printf "%d %d %d %d\n", n["1"], n["2.5"], n["5"], n["+Inf"]}'; }
+rss_before=$(rss_mib)
+read -r w1_before w25_before w5_before wall_before < <(waits)
+bench "$out/overload.json" --rate "$rate" --duration "$duration" --warmup 0
+read -r w1_after w25_after w5_after wall_after < <(waits)
+rss_after=$(rss_mib)
+queued=$((wall_after - wall_before))
+share() { jq -n --argjson a "$1" --argjson n "$queued" 'if $n == 0 then "n/a" else ($a / $n * 1000 | round / 10 | tostring) + " %" end' -r; }
+bench "$out/after.json" --concurrency 1 --duration 5 --warmup 0
+
+p99=$(jq '.latency_ms.p99' "$out/overload.json")
+bound=$(jq -n --argjson w "$max_wait" --argjson b "$batch_ms" '$w + $b')
+within=$(jq -rn --argjson p "$p99" --argjson b "$bound" 'if $p <= $b then "yes" else "no" end')
+r1() { jq -r "$1 * 10 | round / 10" "$2"; }
+{
+  echo "## Overload: open loop at ${factor}x capacity ($(date -u +%Y-%m-%d))"
+  echo
+  echo "Command: \`MAX_WAIT_MS=$max_wait FACTOR=$factor DURATION=$duration BATCH=$batch MAX_BATCH=$max_batch SERVER_ARGS=\"${SERVER_ARGS:-}\" bench/overload.sh\`"
+  echo "Machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) cores (shared). minilm, --swap-mode patch, one task (arctic-xs delta, keep $keep), batch $batch text(s) per request; ken bench on the same machine."
+  echo
+  echo "| measure | value |"
+  echo "|---|---:|"
+  echo "| capacity (closed loop, $cap_conc callers) | $(r1 .throughput_rps "$out/capacity.json") req/s, $(r1 .texts_per_second "$out/capacity.json") texts/s |"
+  echo "| offered (open loop, Poisson) | $(jq -n --argjson r "$rate" '$r * 10 | round / 10') req/s for ${duration} s |"
+  echo "| sent / answered / refused | $(jq -r '"\(.requests) / \(.responses) / \(.errors)"' "$out/overload.json") |"
+  echo "| failures by status | $(jq -r 'if (.errors_by_status | length) == 0 then "none" else (.errors_by_status | to_entries | map("\(.key) \(.value)") | join(", ")) end' "$out/overload.json") |"
+  echo "| admitted p50 / p99 / max | $(r1 .latency_ms.p50 "$out/overload.json") / $(r1 .latency_ms.p99 "$out/overload.json") / $(r1 .latency_ms.max "$out/overload.json") ms |"
+  echo "| bound: --max-queue-wait-ms + one batch ($max_batch texts at the measured rate) | $(jq -n --argjson b "$bound" '$b * 10 | round / 10') ms; p99 within: $within |"
+  echo "| server-measured queue wait of the $queued requests queued: ≤ 1 s / ≤ 2.5 s / ≤ 5 s | $(share $((w1_after - w1_before))) / $(share $((w25_after - w25_before))) / $(share $((w5_after - w5_before))) |"
+  echo "| client fell behind its schedule | $(jq -r '.client_lag | "\(.fell_behind) (max lag \(.max_lag_ms * 10 | round / 10) ms, dropped \(.dropped))"' "$out/overload.json") |"
+  echo "| server RSS before / after the load | $rss_before / $rss_after MiB |"
+  echo "| one caller, unloaded: p50 / p99 | $(r1 .latency_ms.p50 "$out/unloaded.json") / $(r1 .latency_ms.p99 "$out/unloaded.json") ms |"
+  echo "| one caller, right after the load: p50 / p99 / errors | $(r1 .latency_ms.p50 "$out/after.json") / $(r1 .latency_ms.p99 "$out/after.json") ms / $(jq .errors "$out/after.json") |"
+} | tee "$out/results.md"
