@@ -33,7 +33,7 @@ internal static class Tools
     public static string SkipReason(string program, string package) =>
         $"{program} is not installed (apt-get install -y {package}); .ci/run installs it";
 
-    private static Exception SkipException(string program, string package)
+    private static InvalidOperationException SkipException(string program, string package)
     {
         Assert.Skip(SkipReason(program, package));
         return new InvalidOperationException("unreachable");
