@@ -2,8 +2,8 @@ using Ken.Client;
 
 namespace Ken.Deploy.Tests.Routing;
 
-/// <summary>Classifies one task over and over until stopped; any failed call fails the run.</summary>
-internal sealed class LoadLoop(KenClient client, string task)
+/// <summary>Classifies the tasks in turn, one request in flight, until stopped; any failed call fails the run.</summary>
+internal sealed class LoadLoop(KenClient client, IReadOnlyList<string> tasks)
 {
     private readonly List<(int Mark, TaskCompletionSource Reached)> marks = [];
     private int succeeded;
@@ -33,6 +33,7 @@ internal sealed class LoadLoop(KenClient client, string task)
         {
             while (!stop.IsCancellationRequested)
             {
+                string task = tasks[succeeded % tasks.Count];
                 await client.ClassifyAsync(task, [$"load on {task}"], cancellationToken: stop);
                 lock (marks)
                 {
@@ -54,7 +55,7 @@ internal sealed class LoadLoop(KenClient client, string task)
             {
                 foreach (var (_, reached) in marks)
                 {
-                    reached.TrySetException(new InvalidOperationException($"{task}: a call failed after {succeeded} successes", e));
+                    reached.TrySetException(new InvalidOperationException($"a call failed after {succeeded} successes", e));
                 }
             }
 
