@@ -140,6 +140,11 @@ public sealed class TaskAffineRoutingTests(ReplicaSetFixture fx) : IClassFixture
         // A few attempts in flight or sent before the proxy noticed may fail; the retry absorbs them.
         Assert.InRange(failures, 0, 3);
 
+        // The counter does see a failed attempt: an unknown task is one NOT_FOUND, not retried.
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => client.ClassifyAsync("no-such-task", ["x"], cancellationToken: Ct));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(failures + 1, counter.Failures);
+
         // Restart: the proxy's check brings it back into the ring, and its tasks return to it.
         var up = fx.Proxy.ServerStateAsync("ken_inference", victim.Name, "UP");
         await fx.RestartAsync(victim, Ct);
