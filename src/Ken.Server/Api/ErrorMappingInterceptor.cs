@@ -69,6 +69,7 @@ public sealed class ErrorMappingInterceptor : Interceptor
             DeviceSwapException { OutOfMemory: true } e => new Status(StatusCode.ResourceExhausted, e.Message + "; raise --device-delta-budget headroom or lower --slot-memory, or retry later"),
             DeviceSwapException e => new Status(StatusCode.Unavailable, e.Message + "; retry"),
             ServerShuttingDownException e => new Status(StatusCode.Unavailable, e.Message),
+            TaskVersionGoneException e => new Status(StatusCode.Unavailable, e.Message),
             OperationCanceledException when context.Deadline <= DateTime.UtcNow => new Status(StatusCode.DeadlineExceeded, DeadlineMessage),
             OperationCanceledException => new Status(StatusCode.Cancelled, CancelledMessage),
             _ => new Status(StatusCode.Internal, InternalMessage),

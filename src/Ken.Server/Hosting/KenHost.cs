@@ -49,7 +49,16 @@ public static class KenHost
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton<ServingState>();
-        services.AddSingleton(new RegistryOptions { TasksDir = options.TasksDir, QuarantineDir = options.QuarantineDir, HostDeltaBudget = options.HostDeltaBudget, KeepEveryTask = options.SwapMode == SwapMode.Resident, MaxTaskBytes = options.MaxTaskBytes });
+        services.AddSingleton(new RegistryOptions
+        {
+            TasksDir = options.TasksDir,
+            QuarantineDir = options.QuarantineDir,
+            HostDeltaBudget = options.HostDeltaBudget,
+            KeepEveryTask = options.SwapMode == SwapMode.Resident,
+            MaxTaskBytes = options.MaxTaskBytes,
+            Shared = options.RegistryDir is not null,
+            PollInterval = TimeSpan.FromMilliseconds(options.RegistryPollMs),
+        });
         services.AddSingleton<TaskRegistry>();
         services.AddSingleton(new SchedulerOptions { MaxQueue = options.MaxQueue, Executors = options.Executors, Prefetch = options.Prefetch });
         services.AddSingleton(new BatchingOptions
@@ -63,6 +72,12 @@ public static class KenHost
         services.AddSingleton<InferenceRequestValidator>();
         services.AddSingleton(sp => AdminToken.Resolve(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<AdminToken>()));
         services.AddHostedService<KenHostedService>();
+        if (options.RegistryDir is not null)
+        {
+            // After KenHostedService, which loads the registry first.
+            services.AddSingleton<StoreWatcher>();
+            services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
+        }
 
         services.AddGrpc(grpc =>
         {
@@ -111,6 +126,7 @@ public static class KenHost
         metrics.ObserveTiers(
             () => TierCounts(registry),
             () => TierBytes(registry, scheduler, app.Services.GetRequiredService<IInferenceBackend>()));
+        metrics.ObserveTaskResidency(() => TaskResidency(registry));
 
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<RegistryService>();
@@ -171,6 +187,22 @@ public static class KenHost
             new(slot, new KeyValuePair<string, object?>("tier", "slot")),
         ];
     }
+
+    private static IEnumerable<System.Diagnostics.Metrics.Measurement<int>> TaskResidency(TaskRegistry registry)
+    {
+        foreach (var (task, tier) in registry.TaskTiers())
+        {
+            yield return new(1, new KeyValuePair<string, object?>("task", task), new KeyValuePair<string, object?>("tier", TierLabel(tier)));
+        }
+    }
+
+    private static string TierLabel(ResidencyTier tier) => tier switch
+    {
+        ResidencyTier.Slot => "slot",
+        ResidencyTier.Device => "device",
+        ResidencyTier.Host => "host",
+        _ => "disk",
+    };
 
     private static System.Diagnostics.Metrics.Measurement<long>[] TierBytes(TaskRegistry registry, SlotScheduler scheduler, IInferenceBackend backend)
     {

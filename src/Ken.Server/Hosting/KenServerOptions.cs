@@ -26,8 +26,18 @@ public sealed class KenServerOptions
     /// <summary>WordPiece vocabulary for a custom <see cref="Model"/>; the default models bring theirs.</summary>
     public string? Vocab { get; init; }
 
-    /// <summary>Root of the registry (<c>tasks/</c>), the quarantine and the admin token.</summary>
+    /// <summary>Root of the registry (<c>tasks/</c>, unless <see cref="RegistryDir"/> is set), the quarantine and the admin token.</summary>
     public string DataDir { get; init; } = DefaultDataDir();
+
+    /// <summary>
+    /// A registry folder shared by several replicas (each with its own <see cref="DataDir"/>); null: this
+    /// replica's own <c>&lt;data-dir&gt;/tasks</c>. When set, the replica watches it for tasks that other
+    /// replicas register, replace or unregister.
+    /// </summary>
+    public string? RegistryDir { get; init; }
+
+    /// <summary>How often a replica with a shared <see cref="RegistryDir"/> lists it for changes (milliseconds).</summary>
+    public int RegistryPollMs { get; init; } = 500;
 
     /// <summary>Default bytes of materialized weight sets (<c>--slot-memory</c>): four MiniLM-sized slots.</summary>
     public const long DefaultSlotMemory = 384L << 20;
@@ -95,7 +105,8 @@ public sealed class KenServerOptions
     /// <summary>How long shutdown waits for admitted requests to finish.</summary>
     public int ShutdownTimeoutSeconds { get; init; } = 30;
 
-    public string TasksDir => Path.Combine(DataDir, "tasks");
+    /// <summary>The registry folder: <see cref="RegistryDir"/> when set, else <c>&lt;data-dir&gt;/tasks</c>.</summary>
+    public string TasksDir => RegistryDir ?? Path.Combine(DataDir, "tasks");
 
     public string QuarantineDir => Path.Combine(DataDir, "quarantine");
 
@@ -116,6 +127,8 @@ public sealed class KenServerOptions
             MetricsUrls = Text("MetricsUrls") ?? defaults.MetricsUrls,
             Vocab = Text("Vocab"),
             DataDir = Path.GetFullPath(Text("DataDir") ?? defaults.DataDir),
+            RegistryDir = Text("RegistryDir") is { } registryDir ? Path.GetFullPath(registryDir) : null,
+            RegistryPollMs = Int("RegistryPollMs", defaults.RegistryPollMs, 50, 60_000),
             Slots = Text("Slots") is null ? null : Int("Slots", 2, 1, 1024),
             SlotMemory = Text("SlotMemory") is { } slotMemory ? ByteSize.Parse(slotMemory, Flag("SlotMemory")) : defaults.SlotMemory,
             Executors = Int("Executors", defaults.Executors, 1, 256),

@@ -12,6 +12,8 @@ public static class OptionSources
         ("--model", "Model"),
         ("--vocab", "Vocab"),
         ("--data-dir", "DataDir"),
+        ("--registry-dir", "RegistryDir"),
+        ("--registry-poll-ms", "RegistryPollMs"),
         ("--slots", "Slots"),
         ("--slot-memory", "SlotMemory"),
         ("--executors", "Executors"),

@@ -22,4 +22,14 @@ public sealed record RegistryOptions
 
     /// <summary>Largest .ken file an upload may declare.</summary>
     public required long MaxTaskBytes { get; init; }
+
+    /// <summary>
+    /// <see cref="TasksDir"/> is shared with other replicas (<c>--registry-dir</c>): the registry follows what
+    /// they publish (<see cref="StoreWatcher"/>), looks in the folder for a name it does not know before
+    /// answering NOT_FOUND, and never moves or deletes a file it merely failed to load.
+    /// </summary>
+    public bool Shared { get; init; }
+
+    /// <summary>How often a <see cref="Shared"/> folder is listed for changes.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 }

@@ -12,15 +12,17 @@ public sealed class TaskEntry
     private long _requestCount;
     private long _swapCount;
     private int _holds;
+    private volatile bool _pinned;
 
-    internal TaskEntry(string name, string path, long fileBytes, KenDeltaMetadata metadata, DateTimeOffset registeredAt, bool pinned)
+    internal TaskEntry(string name, string path, long fileBytes, KenDeltaMetadata metadata, DateTimeOffset registeredAt, bool pinned, StoreStamp? stamp = null)
     {
         Name = name;
         Path = path;
         FileBytes = fileBytes;
         Metadata = metadata;
         RegisteredAt = registeredAt;
-        Pinned = pinned;
+        _pinned = pinned;
+        Stamp = stamp;
     }
 
     public string Name { get; }
@@ -36,7 +38,15 @@ public sealed class TaskEntry
 
     public DateTimeOffset RegisteredAt { get; }
 
-    public bool Pinned { get; }
+    /// <summary>Kept in host memory; in a shared registry another replica's registration may change it.</summary>
+    public bool Pinned
+    {
+        get => _pinned;
+        internal set => _pinned = value;
+    }
+
+    /// <summary>Which version of the registry file this entry serves; null when not known (never for a shared registry).</summary>
+    internal StoreStamp? Stamp { get; }
 
     /// <summary>The bound delta while it is in host memory; null when only on disk. Guarded by the <see cref="HostTier"/>.</summary>
     internal BoundTask? Bound { get; set; }

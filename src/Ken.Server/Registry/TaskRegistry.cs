@@ -10,7 +10,9 @@ namespace Ken.Server.Registry;
 /// The task registry: which tasks are registered, by name. Their files live in a <see cref="TaskStore"/>,
 /// uploads arrive through a <see cref="TaskUploadSession"/>, bound deltas live in the <see cref="HostTier"/>,
 /// and files that fail to load go to the <see cref="TaskQuarantine"/>. A task becomes visible only after
-/// its file was fully validated, bound and renamed into place.
+/// its file was fully validated, bound and renamed into place. With a shared folder
+/// (<see cref="RegistryOptions.Shared"/>) the folder is the truth: <see cref="Sync"/> follows what other
+/// replicas publish there, and a name this replica does not know is looked up there before NOT_FOUND.
 /// </summary>
 public sealed class TaskRegistry : ISlotHoldings
 {
@@ -23,6 +25,12 @@ public sealed class TaskRegistry : ISlotHoldings
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TaskEntry> _tasks = new(StringComparer.Ordinal);
 
+    /// <summary>Shared folder only: versions of task files that failed to load, so a poll does not retry them until they change.</summary>
+    private readonly Dictionary<string, StoreStamp> _failed = new(StringComparer.Ordinal);
+
+    /// <summary>In a shared folder, temp files untouched this long are left over from a crash (an upload in progress writes to its file).</summary>
+    private static readonly TimeSpan SharedLeftoverAge = TimeSpan.FromHours(1);
+
     public TaskRegistry(RegistryOptions options, IInferenceBackend backend, ILogger<TaskRegistry> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -31,10 +39,13 @@ public sealed class TaskRegistry : ISlotHoldings
         _logger = logger;
         _store = new TaskStore(options.TasksDir);
         _quarantine = new TaskQuarantine(options.QuarantineDir, logger);
-        _host = new HostTier(options.HostDeltaBudget, entry => ReadAndBind(entry.Path, entry.Name), logger);
+        _host = new HostTier(options.HostDeltaBudget, Rebind, logger);
     }
 
     public string BaseModel => _backend.BaseModel;
+
+    /// <summary>The registry folder.</summary>
+    public string Folder => _store.Folder;
 
     /// <summary>
     /// Loads every task on disk. A file that fails to read or bind is moved to the quarantine folder
@@ -42,12 +53,15 @@ public sealed class TaskRegistry : ISlotHoldings
     /// </summary>
     public void LoadAll()
     {
-        _store.RemoveLeftovers();
+        _store.RemoveLeftovers(_options.Shared ? SharedLeftoverAge : null);
         var files = _store.TaskFiles();
         for (var i = 0; i < files.Length; i++)
         {
             var path = files[i];
             var name = Path.GetFileNameWithoutExtension(path);
+
+            // Taken before the read: if the file still has this stamp later, the read saw this version.
+            var stamp = StoreStamp.Of(path);
             BoundTask bound;
             try
             {
@@ -60,7 +74,16 @@ public sealed class TaskRegistry : ISlotHoldings
             }
             catch (Exception ex) when (ex is KenException or IOException or UnauthorizedAccessException or InvalidDataException)
             {
-                _quarantine.Move(path, ex.Message);
+                if (_options.Shared)
+                {
+                    // Other replicas may serve it; moving it away would unregister it for all of them.
+                    SkipShared(name, path, stamp, ex);
+                }
+                else
+                {
+                    _quarantine.Move(path, ex.Message);
+                }
+
                 continue;
             }
 
@@ -73,7 +96,7 @@ public sealed class TaskRegistry : ISlotHoldings
                     + $"more than --host-delta-budget {ByteText(_options.HostDeltaBudget)}. Raise --host-delta-budget to at least {ByteText(needed)}, or serve them with --swap-mode patch.");
             }
 
-            var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), PinMarker.IsSet(path));
+            var entry = new TaskEntry(name, path, new FileInfo(path).Length, bound.Metadata, File.GetLastWriteTimeUtc(path), PinMarker.IsSet(path), stamp);
             PinOnDevice(name, entry.Pinned);
             lock (_gate)
             {
@@ -110,13 +133,7 @@ public sealed class TaskRegistry : ISlotHoldings
         }
     }
 
-    public TaskEntry Get(string name)
-    {
-        lock (_gate)
-        {
-            return _tasks.TryGetValue(name, out var entry) ? entry : throw TaskNotFoundException.For(name);
-        }
-    }
+    public TaskEntry Get(string name) => Find(name) ?? throw TaskNotFoundException.For(name);
 
     /// <summary>
     /// Admits one request for <paramref name="name"/>: the entry stays usable (bound or re-readable)
@@ -124,16 +141,22 @@ public sealed class TaskRegistry : ISlotHoldings
     /// </summary>
     public TaskEntry Admit(string name)
     {
-        lock (_gate)
+        for (var lookedUp = false; ; lookedUp = true)
         {
-            if (!_tasks.TryGetValue(name, out var entry))
+            lock (_gate)
+            {
+                if (_tasks.TryGetValue(name, out var entry))
+                {
+                    _host.Admit(entry);
+                    entry.CountRequest();
+                    return entry;
+                }
+            }
+
+            if (lookedUp || LookUp(name) is null)
             {
                 throw TaskNotFoundException.For(name);
             }
-
-            _host.Admit(entry);
-            entry.CountRequest();
-            return entry;
         }
     }
 
@@ -181,6 +204,8 @@ public sealed class TaskRegistry : ISlotHoldings
             throw Rename(ex, session.TempPath, upload.Name + TaskStore.Extension);
         }
 
+        // The file is complete and closed; the rename keeps its stamp, so this is the published version's.
+        var stamp = StoreStamp.Of(session.TempPath) ?? throw new IOException($"the upload's temp file {session.TempPath} disappeared before it was published");
         TaskEntry? previous;
         lock (_gate)
         {
@@ -197,19 +222,25 @@ public sealed class TaskRegistry : ISlotHoldings
             ThrowIfExists(upload);
 
             // Requests already admitted to the old version must still find its delta after its file is replaced.
-            _ = _host.Acquire(previous);
+            AcquireBeforeReplacing(previous);
         }
 
-        var entry = new TaskEntry(upload.Name, _store.PathFor(upload.Name), received, bound.Metadata, DateTimeOffset.UtcNow, upload.Pin);
+        var entry = new TaskEntry(upload.Name, _store.PathFor(upload.Name), received, bound.Metadata, new DateTimeOffset(stamp.LastWriteTicks, TimeSpan.Zero), upload.Pin, stamp);
         lock (_gate)
         {
             _tasks.TryGetValue(upload.Name, out var current);
-            if (current is not null && !upload.Overwrite)
+            if (upload.Overwrite)
             {
-                throw Exists(upload.Name);
+                // Last rename wins: a concurrent overwrite through another replica may replace this version
+                // right after; every replica then follows the folder to that one.
+                _store.Publish(session.TempPath, upload.Name, upload.Pin);
+            }
+            else
+            {
+                // First publish wins, here and across replicas; the other gets ALREADY_EXISTS.
+                _store.PublishNew(session.TempPath, upload.Name, upload.Pin, Exists);
             }
 
-            _store.Publish(session.TempPath, upload.Name, upload.Pin);
             PinOnDevice(upload.Name, upload.Pin);
             _tasks[upload.Name] = entry;
             if (current is not null)
@@ -261,21 +292,11 @@ public sealed class TaskRegistry : ISlotHoldings
     public TaskEntry Unregister(string name)
     {
         TaskName.Validate(name);
-        TaskEntry entry;
-        lock (_gate)
-        {
-            if (!_tasks.TryGetValue(name, out var found))
-            {
-                throw TaskNotFoundException.For(name);
-            }
-
-            entry = found;
-        }
-
+        var entry = Find(name) ?? throw TaskNotFoundException.For(name);
         if (_host.IsBusy(entry))
         {
             // Waiting requests need the delta once the file is gone.
-            _ = _host.Acquire(entry);
+            AcquireBeforeReplacing(entry);
         }
 
         lock (_gate)
@@ -318,6 +339,252 @@ public sealed class TaskRegistry : ISlotHoldings
         return (disk, host, device, slot, _host.ResidentBytes);
     }
 
+    /// <summary>Each registered task and the tier it is in now, for the ken_task_resident gauge.</summary>
+    public List<(string Task, ResidencyTier Tier)> TaskTiers()
+    {
+        lock (_gate)
+        {
+            var tiers = new List<(string, ResidencyTier)>(_tasks.Count);
+            foreach (var entry in _tasks.Values)
+            {
+                tiers.Add((entry.Name, entry.Tier));
+            }
+
+            return tiers;
+        }
+    }
+
+    /// <summary>
+    /// Shared folder: brings this replica in line with the folder. A task file that is new or has another
+    /// version than the one served is loaded and replaces it (requests already admitted finish on the
+    /// version they were admitted to); a task whose file is gone is dropped; a pin marker that appeared or
+    /// went is followed. A change this replica made itself meanwhile wins over what the listing saw.
+    /// </summary>
+    public void Sync()
+    {
+        Dictionary<string, TaskEntry> known;
+        lock (_gate)
+        {
+            // Before the listing: an entry registered after it is a different object, which Install and Forget leave alone.
+            known = new Dictionary<string, TaskEntry>(_tasks, StringComparer.Ordinal);
+        }
+
+        var files = _store.Scan();
+        foreach (var file in files.Values)
+        {
+            if (known.TryGetValue(file.Name, out var entry) && entry.Stamp == file.Stamp)
+            {
+                if (entry.Pinned != file.Pinned)
+                {
+                    SetPinned(entry, file.Pinned);
+                }
+
+                continue;
+            }
+
+            Install(file.Name, entry);
+        }
+
+        foreach (var (name, entry) in known)
+        {
+            if (!files.ContainsKey(name))
+            {
+                Forget(name, entry);
+            }
+        }
+
+        lock (_gate)
+        {
+            _failed.Keys.Where(name => !files.ContainsKey(name)).ToList().ForEach(name => _failed.Remove(name));
+        }
+    }
+
+    /// <summary>Shared folder: the task named <paramref name="name"/>, loaded from the folder if this replica has not seen it yet; null when it is not there.</summary>
+    private TaskEntry? LookUp(string name) => _options.Shared && TaskName.IsValid(name) ? Install(name, null) : null;
+
+    /// <summary>The registered entry, or (shared folder) the one found in the folder; null when neither has it.</summary>
+    private TaskEntry? Find(string name)
+    {
+        lock (_gate)
+        {
+            if (_tasks.TryGetValue(name, out var entry))
+            {
+                return entry;
+            }
+        }
+
+        return LookUp(name);
+    }
+
+    /// <summary>
+    /// Loads the version of <paramref name="name"/> the folder holds now and makes it the registered one,
+    /// provided the registered entry is still <paramref name="expected"/> (null: none); returns the entry
+    /// registered afterwards, or null when the folder has no loadable file of that name.
+    /// </summary>
+    private TaskEntry? Install(string name, TaskEntry? expected)
+    {
+        var path = _store.PathFor(name);
+        if (StoreStamp.Of(path) is not { } stamp)
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            if (_failed.TryGetValue(name, out var failed) && failed == stamp)
+            {
+                return expected;
+            }
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        BoundTask bound;
+        try
+        {
+            bound = ReadAndBind(path, name);
+            if (_options.KeepEveryTask)
+            {
+                ThrowIfNoRoom(name, bound, expected);
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            // Unregistered between the listing and the read.
+            return null;
+        }
+        catch (Exception ex) when (ex is KenException or IOException or UnauthorizedAccessException or InvalidDataException or Scheduling.ServerOverloadedException)
+        {
+            SkipShared(name, path, stamp, ex);
+            if (expected is not null && ex is not IOException and not UnauthorizedAccessException)
+            {
+                // The folder no longer holds the served version, and this replica cannot serve the new one.
+                Forget(name, expected);
+            }
+
+            return null;
+        }
+
+        var entry = new TaskEntry(name, path, stamp.Length, bound.Metadata, new DateTimeOffset(stamp.LastWriteTicks, TimeSpan.Zero), PinMarker.IsSet(path), stamp);
+        lock (_gate)
+        {
+            _tasks.TryGetValue(name, out var current);
+            if (!ReferenceEquals(current, expected))
+            {
+                // This replica registered, replaced or loaded it meanwhile; the next poll compares again.
+                return current;
+            }
+
+            _failed.Remove(name);
+            PinOnDevice(name, entry.Pinned);
+            _tasks[name] = entry;
+            if (current is not null)
+            {
+                _host.Retire(current);
+            }
+
+            _host.Add(entry, bound);
+        }
+
+        var kind = KenDeltaMetadata.ToText(entry.Kind);
+        var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        _logger.SharedTaskLoaded(name, kind, entry.FileBytes, ms, expected is not null);
+        return entry;
+    }
+
+    /// <summary>Drops <paramref name="entry"/> if it is still the registered one: its file left the shared folder.</summary>
+    private void Forget(string name, TaskEntry entry)
+    {
+        lock (_gate)
+        {
+            if (!_tasks.TryGetValue(name, out var current) || !ReferenceEquals(current, entry))
+            {
+                return;
+            }
+
+            _tasks.Remove(name);
+            _host.Retire(entry);
+            PinOnDevice(name, false);
+        }
+
+        _logger.SharedTaskRemoved(name);
+    }
+
+    private void SetPinned(TaskEntry entry, bool pinned)
+    {
+        lock (_gate)
+        {
+            if (_tasks.TryGetValue(entry.Name, out var current) && ReferenceEquals(current, entry))
+            {
+                entry.Pinned = pinned;
+                PinOnDevice(entry.Name, pinned);
+            }
+        }
+    }
+
+    /// <summary>A file in the shared folder failed to load: logged once per version, never moved (other replicas may serve it).</summary>
+    private void SkipShared(string name, string path, StoreStamp? stamp, Exception ex)
+    {
+        if (ex is IOException or UnauthorizedAccessException)
+        {
+            // Perhaps passing (a network filesystem); the next poll tries again.
+            _logger.SharedTaskSkipped(path, ex.Message);
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (stamp is { } s)
+            {
+                _failed[name] = s;
+            }
+        }
+
+        _logger.SharedTaskSkipped(path, ex.Message);
+    }
+
+    /// <summary>
+    /// Binds an evicted entry's file again. In a shared folder the file must still be the entry's version:
+    /// another replica may have replaced or removed it, and serving the entry from another version's file
+    /// would mix two versions in one request.
+    /// </summary>
+    private BoundTask Rebind(TaskEntry entry)
+    {
+        if (!_options.Shared || entry.Stamp is not { } stamp)
+        {
+            return ReadAndBind(entry.Path, entry.Name);
+        }
+
+        if (StoreStamp.Of(entry.Path) != stamp)
+        {
+            throw TaskVersionGoneException.For(entry.Name);
+        }
+
+        BoundTask bound;
+        try
+        {
+            bound = ReadAndBind(entry.Path, entry.Name);
+        }
+        catch (IOException) when (StoreStamp.Of(entry.Path) != stamp)
+        {
+            throw TaskVersionGoneException.For(entry.Name);
+        }
+
+        return StoreStamp.Of(entry.Path) == stamp ? bound : throw TaskVersionGoneException.For(entry.Name);
+    }
+
+    /// <summary>Binds <paramref name="entry"/> so that its admitted requests outlive its file; a version already gone from a shared folder is left to fail them with UNAVAILABLE.</summary>
+    private void AcquireBeforeReplacing(TaskEntry entry)
+    {
+        try
+        {
+            _ = _host.Acquire(entry);
+        }
+        catch (TaskVersionGoneException)
+        {
+            // Its requests get UNAVAILABLE and retry against the current version.
+        }
+    }
+
     /// <summary>The entry's bound delta, reading and binding its file again if it was evicted from host memory.</summary>
     internal BoundTask Acquire(TaskEntry entry) => _host.Acquire(entry);
 
@@ -350,12 +617,23 @@ public sealed class TaskRegistry : ISlotHoldings
             return;
         }
 
-        lock (_gate)
+        // A shared folder may hold a task this replica has not seen yet, or have lost one it still lists.
+        bool exists;
+        if (_options.Shared)
         {
-            if (_tasks.ContainsKey(upload.Name))
+            exists = File.Exists(_store.PathFor(upload.Name));
+        }
+        else
+        {
+            lock (_gate)
             {
-                throw Exists(upload.Name);
+                exists = _tasks.ContainsKey(upload.Name);
             }
+        }
+
+        if (exists)
+        {
+            throw Exists(upload.Name);
         }
     }
 

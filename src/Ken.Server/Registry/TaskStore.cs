@@ -23,14 +23,41 @@ internal sealed class TaskStore
         return Path.Combine(Folder, "." + name + Extension + AtomicFile.TempMarker + Guid.NewGuid().ToString("N")[..12]);
     }
 
-    /// <summary>Deletes temp files that a crash left behind; they were never visible.</summary>
-    public void RemoveLeftovers()
+    /// <summary>
+    /// Deletes temp files that a crash left behind; they were never visible. With <paramref name="olderThan"/>
+    /// (a folder other replicas write to) only those not written to for that long, so uploads in progress stay.
+    /// </summary>
+    public void RemoveLeftovers(TimeSpan? olderThan = null)
     {
         Directory.CreateDirectory(Folder);
         foreach (var leftover in Directory.EnumerateFiles(Folder, "*" + AtomicFile.TempMarker + "*"))
         {
-            TryDelete(leftover);
+            if (olderThan is not { } age || DateTime.UtcNow - File.GetLastWriteTimeUtc(leftover) > age)
+            {
+                TryDelete(leftover);
+            }
         }
+    }
+
+    /// <summary>The task files with valid names that the folder holds now, by name, with their stamps and pins.</summary>
+    public Dictionary<string, StoreFile> Scan()
+    {
+        var files = new Dictionary<string, StoreFile>(StringComparer.Ordinal);
+        if (!Directory.Exists(Folder))
+        {
+            return files;
+        }
+
+        foreach (var path in Directory.EnumerateFiles(Folder, "*" + Extension))
+        {
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (TaskName.IsValid(name) && StoreStamp.Of(path) is { } stamp)
+            {
+                files[name] = new StoreFile(name, path, stamp, PinMarker.IsSet(path));
+            }
+        }
+
+        return files;
     }
 
     /// <summary>The task files, in ordinal order of their names.</summary>
@@ -50,6 +77,28 @@ internal sealed class TaskStore
     {
         var path = PathFor(name);
         File.Move(tempPath, path, overwrite: true);
+        PinMarker.Set(path, pin);
+        return path;
+    }
+
+    /// <summary>
+    /// As <see cref="Publish"/>, but only if no file of that name exists: the first of two concurrent
+    /// publishes wins (a hard link, which fails atomically when the name exists, also across replicas on
+    /// a network filesystem); the other gets <see cref="TaskExistsException"/>.
+    /// </summary>
+    public string PublishNew(string tempPath, string name, bool pin, Func<string, TaskExistsException> exists)
+    {
+        ArgumentNullException.ThrowIfNull(exists);
+        var path = PathFor(name);
+        try
+        {
+            File.Move(tempPath, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path) && File.Exists(tempPath))
+        {
+            throw exists(name);
+        }
+
         PinMarker.Set(path, pin);
         return path;
     }

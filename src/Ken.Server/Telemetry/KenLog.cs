@@ -60,6 +60,24 @@ internal static partial class KenLog
     [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "Evicted task {Task} from host memory (budget {Budget} bytes)")]
     public static partial void TaskEvicted(this ILogger logger, string task, long budget);
 
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Loaded task {Task} ({Kind}, {Bytes} bytes) from the shared registry in {Ms:F0} ms, published by another replica (replaced {Replaced})")]
+    public static partial void SharedTaskLoaded(this ILogger logger, string task, string kind, long bytes, double ms, bool replaced);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "Task {Task} is no longer in the shared registry (unregistered through another replica); requests for it get NOT_FOUND")]
+    public static partial void SharedTaskRemoved(this ILogger logger, string task);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Error, Message = "Could not load {Path} from the shared registry: {Reason}. It stays there (other replicas may serve it); check that every replica runs the same model, or register the task again.")]
+    public static partial void SharedTaskSkipped(this ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Following the shared registry {Folder}: listed every {PollMs} ms, file-system notifications {Notifications}")]
+    public static partial void StoreWatchStarted(this ILogger logger, string folder, int pollMs, bool notifications);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "No file-system notifications for {Folder} ({Error}); changes are found by listing it every {PollMs} ms")]
+    public static partial void StoreNotificationsUnavailable(this ILogger logger, string folder, string error, int pollMs);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "Listing the shared registry {Folder} failed ({Error}); retrying at the next poll")]
+    public static partial void StoreSyncFailed(this ILogger logger, string folder, string error);
+
     // 4xxx scheduling
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Shutdown timeout: {Queued} queued requests did not finish")]

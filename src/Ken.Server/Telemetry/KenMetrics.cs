@@ -44,6 +44,10 @@ public sealed class KenMetrics : IDisposable
         _meter.CreateObservableGauge("ken_resident_bytes", bytes, description: "Bytes resident by tier (host: bound deltas; device: deltas in GPU memory; slot: weight slots).");
     }
 
+    /// <summary>Feeds <c>ken_task_resident{task,tier}</c>: 1 for each registered task, in the tier it is in now.</summary>
+    public void ObserveTaskResidency(Func<IEnumerable<Measurement<int>>> tasks) =>
+        _meter.CreateObservableGauge("ken_task_resident", tasks, description: "1 for each registered task in the tier it is in now (slot, device, host, disk), for task-affine routing.");
+
     /// <summary>Feeds <c>ken_queue_depth</c>.</summary>
     public void ObserveQueueDepth(Func<int> depth) =>
         _meter.CreateObservableGauge("ken_queue_depth", depth, description: "Requests waiting in all task queues.");

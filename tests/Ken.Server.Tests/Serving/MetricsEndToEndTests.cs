@@ -72,6 +72,45 @@ public sealed class MetricsEndToEndTests
         Assert.DoesNotContain(after.Samples, s => s.Labels.Values.Contains(name));
     }
 
+    [Fact]
+    public async Task Ken_task_resident_reports_each_task_once_in_the_tier_it_is_in()
+    {
+        var task = "resident-" + Guid.NewGuid().ToString("N")[..12];
+        var other = "resident-" + Guid.NewGuid().ToString("N")[..12];
+        using var backend = new FakeBackend(slots: 1);
+        await using var server = await TestServer.StartAsync(backend, extraArgs: ["--host-delta-budget", FakeBackend.BoundBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var http = new HttpClient();
+
+        // Registered: bound in host memory.
+        await server.RegisterAsync(task, TestDeltas.Bytes(task, TaskKind.Embedding));
+        AssertTier(await ScrapeAsync(http, server), task, "host");
+
+        // Served: in the one slot.
+        await server.Inference.EmbedAsync(new EmbedRequest { Task = task, Texts = { "x" } }, cancellationToken: Ct);
+        AssertTier(await ScrapeAsync(http, server), task, "slot");
+
+        // Another task takes the slot; the budget holds one bound task, so the first goes back to disk.
+        await server.RegisterAsync(other, TestDeltas.Bytes(other, TaskKind.Embedding));
+        await server.Inference.EmbedAsync(new EmbedRequest { Task = other, Texts = { "x" } }, cancellationToken: Ct);
+        var swapped = await ScrapeAsync(http, server);
+        AssertTier(swapped, task, "disk");
+        AssertTier(swapped, other, "slot");
+        Assert.Equal("gauge", swapped.TypeOf("ken_task_resident"));
+
+        // Unregistered: no series at all.
+        await server.Registry.UnregisterTaskAsync(new UnregisterTaskRequest { Name = task }, TestServer.AdminHeaders, cancellationToken: Ct);
+        Assert.DoesNotContain((await ScrapeAsync(http, server)).Samples, s => s.Name == "ken_task_resident" && s.Labels["task"] == task);
+    }
+
+    /// <summary>Exactly one series for <paramref name="task"/>, in <paramref name="tier"/>, with value 1.</summary>
+    private static void AssertTier(PrometheusText text, string task, string tier)
+    {
+        var series = text.Samples.Where(s => s.Name == "ken_task_resident" && s.Labels.GetValueOrDefault("task") == task).ToList();
+        var only = Assert.Single(series);
+        Assert.Equal(tier, only.Labels["tier"]);
+        Assert.Equal(1, only.Value);
+    }
+
     private static double Requests(PrometheusText text, string task, string status) =>
         text.Value("ken_requests_total", ("task", task), ("status", status));
 
