@@ -9,7 +9,8 @@ namespace Ken.Deploy.Tests.Routing;
 /// <summary>
 /// Three real server processes on loopback (each its own data directory and fixed ports, so a
 /// restarted replica comes back where the proxy expects it) behind HAProxy run on
-/// deploy/haproxy/haproxy.cfg, and eight classification tasks registered. When haproxy is not
+/// deploy/haproxy/haproxy.cfg, sharing one registry directory, and eight classification tasks
+/// registered through replica 1. When haproxy is not
 /// installed nothing starts and <see cref="SkipReason"/> says so.
 /// </summary>
 public sealed class ReplicaSetFixture : IAsyncLifetime
@@ -17,11 +18,11 @@ public sealed class ReplicaSetFixture : IAsyncLifetime
     public const string Token = "deploy-test-admin-token-0123456789abcdef";
 
     /// <summary>
-    /// Whether the replicas share one --registry-dir. Until the shared registry is on main each replica
-    /// is its own registry, so every task is registered on every replica; set this to true to start
-    /// them on one shared directory and register through replica 1 alone.
+    /// Whether the replicas share one --registry-dir (registering through replica 1 alone) or each is
+    /// its own registry (every task registered on every replica): the deployment with and without
+    /// the shared store.
     /// </summary>
-    private static bool SharedRegistry => false;
+    private static bool SharedRegistry => true;
 
     private static readonly TimeSpan Setup = TimeSpan.FromMinutes(8);
 
@@ -45,6 +46,9 @@ public sealed class ReplicaSetFixture : IAsyncLifetime
     public KenClient ProxyClient => proxyClient ?? throw new InvalidOperationException("the fixture is not initialized");
 
     public HttpClient Http { get; } = new();
+
+    /// <summary>The .ken file of each task, by name.</summary>
+    public IReadOnlyDictionary<string, string> DeltaPaths { get; private set; } = new Dictionary<string, string>();
 
     public async ValueTask InitializeAsync()
     {
@@ -76,6 +80,7 @@ public sealed class ReplicaSetFixture : IAsyncLifetime
 
         Directory.CreateDirectory(dir.File("tasks"));
         var deltas = ClassifierDeltas.Write(pruned, dir.File("tasks"), TaskNames);
+        DeltaPaths = deltas;
         foreach (var replica in SharedRegistry ? replicas.Take(1) : replicas)
         {
             using var admin = new KenClient(new KenClientOptions { Address = replica.Address, AdminToken = Token });
