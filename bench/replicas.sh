@@ -34,13 +34,14 @@ pids=()
 cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# The replicas: own data directory and ports each; every task registered on each (no shared registry yet).
+# The replicas: own data directory and ports each, one shared --registry-dir; every task registered once, through replica 1.
 servers=""
+rm -rf "$out/registry"; mkdir -p "$out/registry"
 for ((r = 1; r <= replicas; r++)); do
   port=$((base_port + r)); mport=$((base_port + 100 + r))
   rm -rf "$out/data-$r"; mkdir -p "$out/data-$r"
   "$out/bin/server/Ken.Server" "${server_args[@]}" --urls "http://127.0.0.1:$port" --metrics-urls "http://127.0.0.1:$mport" \
-    --data-dir "$out/data-$r" --admin-token "$token" >"$out/server-$r.log" 2>&1 &
+    --data-dir "$out/data-$r" --registry-dir "$out/registry" --admin-token "$token" >"$out/server-$r.log" 2>&1 &
   pids+=("$!")
   servers+="    server r$r 127.0.0.1:$port port $mport"$'\n'
 done
@@ -50,10 +51,10 @@ for ((r = 1; r <= replicas; r++)); do
     [ "$waited" -ge "$start_timeout" ] && { echo "replica $r did not become healthy; see $out/server-$r.log" >&2; exit 1; }
     sleep 1; waited=$((waited + 1))
   done
-  for ((t = 0; t < tasks; t++)); do
-    ken register "${deltas[$((t % ${#deltas[@]}))]}" --task "$(printf "rt-%02d" "$t")" --overwrite \
-      --server "http://127.0.0.1:$((base_port + r))" --token "$token" >/dev/null
-  done
+done
+for ((t = 0; t < tasks; t++)); do
+  ken register "${deltas[$((t % ${#deltas[@]}))]}" --task "$(printf "rt-%02d" "$t")" --overwrite \
+    --server "http://127.0.0.1:$((base_port + 1))" --token "$token" >/dev/null
 done
 
 # Sum of a counter over the replicas.
