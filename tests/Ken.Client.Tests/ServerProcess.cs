@@ -118,6 +118,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return process.ExitCode;
     }
 
+    /// <summary>Kills the process at once (SIGKILL, as <c>kill -9</c>): no drain, no clean-up.</summary>
+    public async Task KillAsync()
+    {
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -160,6 +160,9 @@ public static class KenHost
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<RegistryService>();
         app.MapGrpcHealthChecksService();
+        // The same health as plain HTTP (200 Healthy / 503 Unhealthy) for proxies and probes that cannot speak gRPC
+        // health, e.g. HAProxy's HTTP/1.1 checks on the metrics port (deploy/haproxy/haproxy.cfg).
+        app.MapHealthChecks("/healthz");
         app.MapGrpcReflectionService();
         app.MapPrometheusScrapingEndpoint();
         app.MapGet("/", () => "Ken server: gRPC services ken.v1.Inference and ken.v1.Registry; metrics at /metrics.");
