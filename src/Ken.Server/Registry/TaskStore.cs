@@ -100,6 +100,7 @@ internal sealed class TaskStore
             throw exists(name);
         }
 
+        Ken.Format.Faults.FaultPoints.Hit(Ken.Format.Faults.FaultPoints.RegistryAfterRename);
         PinMarker.Set(path, pin);
         return path;
     }
