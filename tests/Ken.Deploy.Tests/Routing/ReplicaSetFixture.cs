@@ -158,6 +158,10 @@ public sealed class ReplicaSetFixture : IAsyncLifetime
             "--data-dir", replica.DataDir,
             "--admin-token", Token,
             "--batch-window-ms", "1",
+
+            // These tests are about routing: a burst of concurrent requests on a loaded 2-core CI machine must
+            // queue rather than be shed by admission by time (that has its own tests in Ken.Server.Tests).
+            "--max-queue-wait-ms", "120000",
         ];
         if (SharedRegistry)
         {
