@@ -164,20 +164,44 @@ public sealed class KenClient : IDisposable
             Header = new RegisterTaskHeader { Name = name, Overwrite = overwrite, Pin = pin, SizeBytes = (ulong)size, Sha256 = sha256 },
         }, cancellationToken);
 
+        // The server may answer before the upload ends (ALREADY_EXISTS right after the header, a size
+        // limit mid-way). A write then fails saying only "cancelled", or, when it was waiting for HTTP/2
+        // flow control that the finished server will never grant, does not return at all; so the sending
+        // races the reply, and an early reply stops the sending and is the error reported.
+        using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var send = SendAllAsync(call.RequestStream, path, progress, sending.Token);
+        if (await Task.WhenAny(send, call.ResponseAsync) != send)
+        {
+            await sending.CancelAsync();
+            try
+            {
+                await send;
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                // The write that was cut short; the reply below is what happened.
+            }
+
+            return await call.ResponseAsync;
+        }
+
         try
         {
-            await SendChunksAsync(call.RequestStream, path, progress, cancellationToken);
-            await call.RequestStream.CompleteAsync();
+            await send;
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
         {
-            // The server may answer before the upload ends (ALREADY_EXISTS right after the header, a
-            // size limit mid-way); a failed write then says only "cancelled", so its reply is the real error.
             await call.ResponseAsync;
             throw;
         }
 
         return await call;
+    }
+
+    private async Task SendAllAsync(IClientStreamWriter<RegisterTaskRequest> requests, string path, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        await SendChunksAsync(requests, path, progress, cancellationToken);
+        await requests.CompleteAsync();
     }
 
     private async Task SendChunksAsync(IClientStreamWriter<RegisterTaskRequest> requests, string path, IProgress<long>? progress, CancellationToken cancellationToken)
