@@ -8,7 +8,10 @@ namespace Ken.Server.Scheduling;
 /// Turns a task's queue into batches: waits up to the batching window (from the oldest request) for the
 /// batch to fill, then takes whole requests in arrival order while they fit the text and token budget,
 /// dropping requests whose deadline passed or whose caller gave up. A batch never splits a request; one
-/// larger than the budget is taken alone and <see cref="Chunks"/> cuts it into runs that fit.
+/// larger than the budget is taken alone and <see cref="Chunks"/> cuts it into runs that fit. A request that
+/// waited longer than <c>--max-queue-wait-ms</c> while more work still waits behind the batch is refused
+/// (RESOURCE_EXHAUSTED) instead of run: admission's estimate was low, and serving it late would make every
+/// request behind it late too. A request with nothing behind it is served however long it waited.
 /// </summary>
 internal sealed class BatchCollector
 {
@@ -27,8 +30,11 @@ internal sealed class BatchCollector
 
     public BatchingOptions Options { get; }
 
-    /// <summary>Waits for the batching window, then takes the next batch of live requests from <paramref name="queue"/>.</summary>
-    public List<InferenceWork> Collect(TaskQueue queue)
+    /// <summary>
+    /// Waits for the batching window, then takes the next batch of live requests from <paramref name="queue"/>;
+    /// tells the queues that <paramref name="executor"/>, when given, runs it.
+    /// </summary>
+    public List<InferenceWork> Collect(TaskQueue queue, int? executor = null)
     {
         var batch = new List<InferenceWork>();
         lock (_queues.Gate)
@@ -58,15 +64,30 @@ internal sealed class BatchCollector
                 _queues.Dequeue(queue);
                 next.QueueActivity?.Stop();
                 next.QueueWait = Stopwatch.GetElapsedTime(next.EnqueuedTimestamp);
-                _metrics.QueueWait(queue.Entry.Name, next.QueueWait.TotalSeconds);
                 if (expired)
                 {
+                    _metrics.QueueWait(queue.Entry.Name, next.QueueWait.TotalSeconds);
                     // The caller already has (or will get) DEADLINE_EXCEEDED or CANCELLED; running it would waste the slot.
                     next.Completion.TrySetCanceled(next.CancellationToken.IsCancellationRequested ? next.CancellationToken : CancellationToken.None);
                     continue;
                 }
 
                 batch.Add(next);
+            }
+
+            if (_queues.Depth > 0)
+            {
+                RefuseLate(batch);
+            }
+
+            foreach (var work in batch)
+            {
+                _metrics.QueueWait(queue.Entry.Name, work.QueueWait.TotalSeconds);
+            }
+
+            if (executor is { } index)
+            {
+                _queues.RunBatch(index, Texts(batch));
             }
         }
 
@@ -93,6 +114,39 @@ internal sealed class BatchCollector
             yield return new ArraySegment<TokenizedText>(texts, start, end - start);
             start = end;
         }
+    }
+
+    private static int Texts(List<InferenceWork> batch)
+    {
+        var texts = 0;
+        foreach (var work in batch)
+        {
+            texts += work.Texts;
+        }
+
+        return texts;
+    }
+
+    /// <summary>Fails and removes the requests of <paramref name="batch"/> that waited past the limit. Caller holds the gate.</summary>
+    private void RefuseLate(List<InferenceWork> batch)
+    {
+        var limit = _queues.MaxWait;
+        var kept = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var work = batch[i];
+            if (work.QueueWait > limit)
+            {
+                _metrics.Shed(ShedReason.Waited);
+                work.Completion.TrySetException(_queues.Late(work, work.QueueWait));
+            }
+            else
+            {
+                batch[kept++] = work;
+            }
+        }
+
+        batch.RemoveRange(kept, batch.Count - kept);
     }
 
     private BatchBudget NewBudget() => new(Options.MaxTexts, Options.MaxTokens);

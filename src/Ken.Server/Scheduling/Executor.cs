@@ -109,6 +109,7 @@ internal sealed class Executor
             // Free: the policy saw it so under the gate, and only the gate's holders lease slots.
             lease = slot.Enter("scheduled");
             queue.Claimed = true;
+            _queues.BeginRun(_index, queue.Entry, switching: !hit);
         }
 
         List<InferenceWork>? batch = null;
@@ -125,7 +126,7 @@ internal sealed class Executor
                 switchSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             }
 
-            batch = _collector.Collect(queue);
+            batch = _collector.Collect(queue, _index);
             if (batch.Count > 0)
             {
                 if (hit)
@@ -164,6 +165,7 @@ internal sealed class Executor
                 }
 
                 _lastFinished = finished;
+                _queues.EndRun(_index);
 
                 queue.Claimed = false;
                 lease.Dispose();

@@ -7,14 +7,15 @@ namespace Ken.Server.Scheduling;
 /// <summary>One admitted request, tokenized, waiting in its task's queue.</summary>
 internal sealed class InferenceWork
 {
-    public InferenceWork(TaskEntry entry, IReadOnlyList<TokenizedText> inputs, DateTime? deadlineUtc, ActivityContext parent, CancellationToken cancellationToken)
+    /// <param name="enqueuedTimestamp">When it was admitted (<see cref="Stopwatch.GetTimestamp"/>); now when not given.</param>
+    public InferenceWork(TaskEntry entry, IReadOnlyList<TokenizedText> inputs, DateTime? deadlineUtc, ActivityContext parent, CancellationToken cancellationToken, long? enqueuedTimestamp = null)
     {
         Entry = entry;
         Inputs = inputs;
         DeadlineUtc = deadlineUtc;
         CancellationToken = cancellationToken;
         Parent = parent;
-        EnqueuedTimestamp = Stopwatch.GetTimestamp();
+        EnqueuedTimestamp = enqueuedTimestamp ?? Stopwatch.GetTimestamp();
         var longest = 0;
         foreach (var input in inputs)
         {

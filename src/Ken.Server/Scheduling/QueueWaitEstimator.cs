@@ -12,10 +12,10 @@ namespace Ken.Server.Scheduling;
 /// texts times the seconds per text, plus a switch for each queued task no slot holds, shared by the
 /// executors that can work on it at once. A task's queue is served by one executor at a time, so that is
 /// at most one executor per queued task, and never less than its own task's queue alone takes. It adds one
-/// switch when no slot holds its own task and none of its requests is queued already. It does not count
-/// the batches already running, so a request's latency is bounded by its estimated wait plus about one
-/// batch ahead and its own. Until the first batch has been measured nothing is known, and every estimate
-/// is zero.
+/// switch when no slot holds its own task and none of its requests is queued already. The batches and
+/// switches already running count with what is left of them (<see cref="RemainingSeconds"/>), so a
+/// request's latency is bounded by its estimated wait plus its own batch. Until the first batch has been
+/// measured nothing is known, and every estimate is zero.
 /// </remarks>
 internal sealed class QueueWaitEstimator
 {
@@ -76,11 +76,19 @@ internal sealed class QueueWaitEstimator
     /// </summary>
     public double EstimateSeconds(QueueBacklog ahead, bool needsSwitch)
     {
-        var work = (Math.Max(0, ahead.Texts) * SecondsPerText) + (Math.Max(0, ahead.Switches) * SecondsPerSwitch);
+        var work = (Math.Max(0, ahead.Texts) * SecondsPerText) + (Math.Max(0, ahead.Switches) * SecondsPerSwitch) + Math.Max(0, ahead.RunningSeconds);
         var parallel = Math.Clamp(ahead.Tasks, 1, _executors);
-        var own = Math.Max(0, ahead.OwnTexts) * SecondsPerText;
+        var own = (Math.Max(0, ahead.OwnTexts) * SecondsPerText) + Math.Max(0, ahead.OwnRunningSeconds);
         return Math.Max(work / parallel, own) + (needsSwitch ? SecondsPerSwitch : 0);
     }
+
+    /// <summary>
+    /// Seconds left, at the measured rates, of a batch of <paramref name="texts"/> texts (0 while its slot is
+    /// still switching: its texts are queued yet) that an executor started <paramref name="elapsed"/> seconds
+    /// ago, after a switch when <paramref name="switching"/>; never negative.
+    /// </summary>
+    public double RemainingSeconds(int texts, bool switching, double elapsed) =>
+        Math.Max(0, (switching ? SecondsPerSwitch : 0) + (Math.Max(0, texts) * SecondsPerText) - Math.Max(0, elapsed));
 
     private double Smooth(double average, double sample) => average + (_smoothing * (sample - average));
 }

@@ -26,6 +26,9 @@ public sealed class ServerOverloadedException : Exception
     {
     }
 
+    /// <summary>Why: one of <see cref="ShedReason"/>'s values, or null where no scheduler decided it.</summary>
+    public string? Reason { get; init; }
+
     /// <summary>How long the client should wait before retrying (sent as <c>grpc-retry-pushback-ms</c>); null when unknown.</summary>
     public TimeSpan? RetryAfter { get; }
 }

@@ -22,6 +22,7 @@ public sealed class SlotScheduler : IDisposable
     private readonly TaskPopularity<TaskEntry> _popularity = new(PopularityHalfLife);
     private readonly Prefetcher? _prefetcher;
     private readonly ILogger<SlotScheduler> _logger;
+    private readonly KenMetrics _metrics;
     private readonly TaskCompletionSource _admissionClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource? _drained;
 
@@ -39,6 +40,7 @@ public sealed class SlotScheduler : IDisposable
         ArgumentNullException.ThrowIfNull(metrics);
         _backend = backend;
         _logger = logger;
+        _metrics = metrics;
         // An executor runs on a slot of its own, so more executors than slots would only wait.
         var executors = Math.Clamp(scheduling.Executors, 1, Math.Max(1, backend.SlotCount));
         _queues = new WorkQueues(scheduling, executors);
@@ -116,7 +118,16 @@ public sealed class SlotScheduler : IDisposable
         var work = new InferenceWork(entry, inputs, deadlineUtc, Activity.Current?.Context ?? default, cancellationToken);
         lock (_queues.Gate)
         {
-            _queues.Add(work);
+            try
+            {
+                _queues.Add(work);
+            }
+            catch (ServerOverloadedException e) when (e.Reason is { } reason)
+            {
+                _metrics.Shed(reason);
+                throw;
+            }
+
             _popularity.Count(entry, work.EnqueuedTimestamp);
 
             // Still under the gate, so no worker can take the request before its span exists.

@@ -13,6 +13,7 @@ internal sealed class WorkQueues
     private readonly Dictionary<TaskEntry, TaskQueue> _queues = new(ReferenceEqualityComparer.Instance);
     private readonly int _maxQueue;
     private readonly double _maxWaitSeconds;
+    private readonly Running[] _running;
     private int _queued;
     private long _queuedTexts;
 
@@ -23,6 +24,7 @@ internal sealed class WorkQueues
         _maxQueue = options.MaxQueue;
         _maxWaitSeconds = options.MaxQueueWait.TotalSeconds;
         Estimator = new QueueWaitEstimator(executors);
+        _running = new Running[executors];
     }
 
     /// <summary>Raised, under the gate, with the new count whenever a request is queued or leaves its queue.</summary>
@@ -37,6 +39,9 @@ internal sealed class WorkQueues
 
     /// <summary>Workers should exit. Guarded by the gate.</summary>
     public bool Closed { get; private set; }
+
+    /// <summary>The longest a request may wait in its queue (<c>--max-queue-wait-ms</c>).</summary>
+    public TimeSpan MaxWait => TimeSpan.FromSeconds(_maxWaitSeconds);
 
     /// <summary>Measured service rates; read and fed under the gate.</summary>
     public QueueWaitEstimator Estimator { get; }
@@ -58,12 +63,12 @@ internal sealed class WorkQueues
 
         // A task already queued switches in once for all its requests; one no slot holds and none queued adds a switch.
         var queued = _queues.TryGetValue(work.Entry, out var queue);
-        var estimate = Estimator.EstimateSeconds(Backlog(queued ? queue : null), needsSwitch: !queued && work.Entry.Holds == 0);
+        var estimate = Estimator.EstimateSeconds(Backlog(work.Entry, queued ? queue : null), needsSwitch: !queued && work.Entry.Holds == 0);
         if (_queued >= _maxQueue)
         {
             throw new ServerOverloadedException(
                 $"server overloaded: {_queued} requests are queued (limit {_maxQueue}); retry with backoff, or spread load across replicas.",
-                RetryAfter(estimate));
+                RetryAfter(estimate)) { Reason = ShedReason.QueueFull };
         }
 
         if (estimate > _maxWaitSeconds)
@@ -72,7 +77,7 @@ internal sealed class WorkQueues
             var limit = (long)(_maxWaitSeconds * 1000);
             throw new ServerOverloadedException(
                 $"server overloaded: the work queued ahead would make this request wait about {ms} ms (limit {limit} ms, --max-queue-wait-ms); retry after the grpc-retry-pushback-ms hint, or spread load across replicas.",
-                RetryAfter(estimate - _maxWaitSeconds));
+                RetryAfter(estimate - _maxWaitSeconds)) { Reason = ShedReason.EstimatedWait };
         }
 
         if (!queued)
@@ -86,6 +91,20 @@ internal sealed class WorkQueues
         _queuedTexts += work.Texts;
         Count(+1);
         return estimate;
+    }
+
+    /// <summary>
+    /// The refusal of <paramref name="work"/>, taken from its queue after waiting <paramref name="waited"/>,
+    /// over <see cref="MaxWait"/>, while more work still waits (the estimate at admission was low): with a
+    /// retry hint from the work ahead now. Caller holds the gate.
+    /// </summary>
+    public ServerOverloadedException Late(InferenceWork work, TimeSpan waited)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var estimate = Estimator.EstimateSeconds(Backlog(work.Entry, _queues.GetValueOrDefault(work.Entry)), needsSwitch: false);
+        return new ServerOverloadedException(
+            $"server overloaded: this request waited {(long)waited.TotalMilliseconds} ms in the queue, over the limit of {(long)(_maxWaitSeconds * 1000)} ms (--max-queue-wait-ms), with more work waiting behind it; retry after the grpc-retry-pushback-ms hint, or spread load across replicas.",
+            RetryAfter(estimate - _maxWaitSeconds)) { Reason = ShedReason.Waited };
     }
 
     /// <summary>Takes the oldest request of <paramref name="queue"/>, dropping the queue once empty. Caller holds the gate.</summary>
@@ -104,6 +123,26 @@ internal sealed class WorkQueues
         return work;
     }
 
+    /// <summary>
+    /// Executor <paramref name="executor"/> took <paramref name="entry"/>'s queue and starts serving it, after a
+    /// switch when <paramref name="switching"/>; the estimate counts what is left of it until <see cref="EndRun"/>.
+    /// Caller holds the gate.
+    /// </summary>
+    public void BeginRun(int executor, TaskEntry entry, bool switching) =>
+        _running[executor] = new Running(entry, 0, switching, System.Diagnostics.Stopwatch.GetTimestamp());
+
+    /// <summary>Executor <paramref name="executor"/> starts running a batch of <paramref name="texts"/> texts. Caller holds the gate.</summary>
+    public void RunBatch(int executor, int texts)
+    {
+        if (_running[executor].Entry is { } entry)
+        {
+            _running[executor] = new Running(entry, texts, false, System.Diagnostics.Stopwatch.GetTimestamp());
+        }
+    }
+
+    /// <summary>Executor <paramref name="executor"/> finished its batch. Caller holds the gate.</summary>
+    public void EndRun(int executor) => _running[executor] = default;
+
     /// <summary>Refuses new work from now on. Caller holds the gate.</summary>
     public void StopAdmitting()
     {
@@ -121,10 +160,10 @@ internal sealed class WorkQueues
 
     /// <summary>
     /// The texts queued, the queued tasks no slot holds (each needs a switch before it runs), the tasks with
-    /// work (counting the new request's), and the texts of <paramref name="own"/>, the new request's queue if
-    /// it has one. Caller holds the gate.
+    /// work queued or running (counting the new request's), the texts of <paramref name="own"/>, the new
+    /// request's queue if it has one, and what is left of the running batches. Caller holds the gate.
     /// </summary>
-    private QueueBacklog Backlog(TaskQueue? own)
+    private QueueBacklog Backlog(TaskEntry ownEntry, TaskQueue? own)
     {
         var switches = 0;
         foreach (var queue in _queues.Values)
@@ -136,7 +175,29 @@ internal sealed class WorkQueues
             }
         }
 
-        return new QueueBacklog(_queuedTexts, switches, _queues.Count + (own is null ? 1 : 0), own?.Texts ?? 0);
+        var tasks = _queues.Count + (own is null ? 1 : 0);
+        double running = 0, ownRunning = 0;
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        foreach (var run in _running)
+        {
+            if (run.Entry is null)
+            {
+                continue;
+            }
+
+            var left = Estimator.RemainingSeconds(run.Texts, run.Switching, System.Diagnostics.Stopwatch.GetElapsedTime(run.Since, now).TotalSeconds);
+            running += left;
+            if (ReferenceEquals(run.Entry, ownEntry))
+            {
+                ownRunning = Math.Max(ownRunning, left);
+            }
+            else if (!_queues.ContainsKey(run.Entry))
+            {
+                tasks++;
+            }
+        }
+
+        return new QueueBacklog(_queuedTexts, switches, tasks, own?.Texts ?? 0, running, ownRunning);
     }
 
     /// <summary>At least a millisecond: the hint is whole milliseconds, and 0 would invite an immediate retry.</summary>
@@ -148,4 +209,7 @@ internal sealed class WorkQueues
         DepthChanged?.Invoke(_queued);
         Monitor.PulseAll(Gate);
     }
+
+    /// <summary>What one executor is serving: nothing (a null entry), a switch, or a batch since a time.</summary>
+    private readonly record struct Running(TaskEntry? Entry, int Texts, bool Switching, long Since);
 }

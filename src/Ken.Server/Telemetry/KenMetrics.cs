@@ -12,7 +12,7 @@ public sealed class KenMetrics : IDisposable
     // Swaps take microseconds to milliseconds and requests milliseconds to seconds; the SDK default buckets start at 5.
     private static readonly InstrumentAdvice<double> SecondsBuckets = new()
     {
-        HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10],
     };
 
     private readonly Meter _meter;
@@ -23,6 +23,7 @@ public sealed class KenMetrics : IDisposable
     private readonly Counter<long> _swaps;
     private readonly Histogram<double> _swapDuration;
     private readonly Counter<long> _slotHits;
+    private readonly Counter<long> _shed;
 
     public KenMetrics(IMeterFactory meterFactory)
     {
@@ -35,6 +36,7 @@ public sealed class KenMetrics : IDisposable
         _swaps = _meter.CreateCounter<long>("ken_swaps_total", description: "Task swaps into slots.");
         _swapDuration = _meter.CreateHistogram<double>("ken_swap_duration_seconds", unit: "s", description: "Time per swap (restore + apply).", advice: SecondsBuckets);
         _slotHits = _meter.CreateCounter<long>("ken_slot_hits_total", description: "Batches served by a slot that already held their task.");
+        _shed = _meter.CreateCounter<long>("ken_shed_total", description: "Requests refused as overloaded (RESOURCE_EXHAUSTED), by reason: queue_full, estimated_wait, waited.");
     }
 
     /// <summary>Feeds <c>ken_tasks{tier}</c> and <c>ken_resident_bytes{tier}</c>.</summary>
@@ -70,6 +72,8 @@ public sealed class KenMetrics : IDisposable
     }
 
     public void SlotHit(string task) => _slotHits.Add(1, new KeyValuePair<string, object?>("task", task));
+
+    public void Shed(string reason) => _shed.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Dispose() => _meter.Dispose();
 }

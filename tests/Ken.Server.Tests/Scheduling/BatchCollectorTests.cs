@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Ken.Format.Deltas;
 using Ken.Runtime.Tokenization;
 using Ken.Server.Registry;
@@ -66,11 +67,87 @@ public sealed class BatchCollectorTests : IDisposable
         Assert.Equal(0, queues.Depth);
     }
 
+    [Fact]
+    public async Task A_request_that_waited_past_the_limit_with_work_behind_it_is_refused_as_overloaded_not_run()
+    {
+        var (queues, collector) = Create(maxTexts: 2, maxTokens: 16_384, maxWait: TimeSpan.FromSeconds(2));
+        var longAgo = Stopwatch.GetTimestamp() - (3 * Stopwatch.Frequency);
+        var late = new InferenceWork(_entry, Texts(3), null, default, CancellationToken.None, enqueuedTimestamp: longAgo);
+        var fresh = new InferenceWork(_entry, Texts(3), null, default, CancellationToken.None);
+        var behind = new InferenceWork(_entry, Texts(3), null, default, CancellationToken.None);
+        TaskQueue queue;
+        lock (queues.Gate)
+        {
+            queues.Add(late);
+            queues.Add(fresh);
+            queues.Add(behind);
+            queue = queues.All.Single();
+        }
+
+        var shed = new List<(long Value, string? Reason)>();
+        using var listener = ListenToShed(shed);
+        var batch = collector.Collect(queue);
+
+        Assert.Same(fresh, Assert.Single(batch));
+        Assert.Equal([(1L, ShedReason.Waited)], shed);
+        var refusal = await Assert.ThrowsAsync<ServerOverloadedException>(() => late.Completion.Task);
+        Assert.Contains("--max-queue-wait-ms", refusal.Message, StringComparison.Ordinal);
+        Assert.NotNull(refusal.RetryAfter);
+        Assert.Equal(1, queues.Depth);
+    }
+
+    [Fact]
+    public void A_request_that_waited_past_the_limit_with_nothing_behind_it_is_still_served()
+    {
+        var (queues, collector) = Create(maxTexts: 32, maxTokens: 16_384, maxWait: TimeSpan.FromSeconds(2));
+        var late = new InferenceWork(_entry, Texts(3), null, default, CancellationToken.None, enqueuedTimestamp: Stopwatch.GetTimestamp() - (3 * Stopwatch.Frequency));
+        TaskQueue queue;
+        lock (queues.Gate)
+        {
+            queues.Add(late);
+            queue = queues.All.Single();
+        }
+
+        Assert.Same(late, Assert.Single(collector.Collect(queue)));
+        Assert.False(late.Completion.Task.IsCompleted);
+    }
+
     public void Dispose() => _services.Dispose();
 
-    private (WorkQueues Queues, BatchCollector Collector) Create(int maxTexts, int maxTokens)
+    /// <summary>Records every <c>ken_shed_total</c> increment of this test's meters (not those of other tests).</summary>
+    private MeterListener ListenToShed(List<(long Value, string? Reason)> into)
     {
-        var queues = new WorkQueues(new SchedulerOptions());
+        var factory = _services.GetRequiredService<IMeterFactory>();
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "ken_shed_total" && ReferenceEquals(instrument.Meter.Scope, factory))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? reason = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "reason")
+                {
+                    reason = tag.Value as string;
+                }
+            }
+
+            into.Add((value, reason));
+        });
+        listener.Start();
+        return listener;
+    }
+
+    private (WorkQueues Queues, BatchCollector Collector) Create(int maxTexts, int maxTokens, TimeSpan? maxWait = null)
+    {
+        var queues = new WorkQueues(new SchedulerOptions { MaxQueueWait = maxWait ?? TimeSpan.FromSeconds(2) });
         var metrics = new KenMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var collector = new BatchCollector(queues, new BatchingOptions { MaxTexts = maxTexts, MaxTokens = maxTokens, Window = TimeSpan.Zero }, metrics);
         return (queues, collector);

@@ -54,6 +54,23 @@ public sealed class QueueWaitEstimatorTests
     }
 
     [Fact]
+    public void What_is_left_of_the_running_batches_counts_shared_and_for_its_own_task_in_full()
+    {
+        var estimator = new QueueWaitEstimator(executors: 2);
+        estimator.ObserveRun(10, 0.5);
+        estimator.ObserveSwitch(0.2);
+
+        // A 10-text batch started 0.1 s ago has 0.4 s left; a switch just started has its switch and nothing of its texts.
+        Assert.Equal(0.4, estimator.RemainingSeconds(texts: 10, switching: false, elapsed: 0.1), 12);
+        Assert.Equal(0.2, estimator.RemainingSeconds(texts: 0, switching: true, elapsed: 0), 12);
+        Assert.Equal(0, estimator.RemainingSeconds(texts: 10, switching: false, elapsed: 5));
+
+        // 20 queued texts (1 s) and 0.8 s left running, over two executors; its own task's batch (0.4 s) and 4 texts of its own.
+        Assert.Equal(0.9, estimator.EstimateSeconds(new QueueBacklog(20, 0, Tasks: 2, OwnTexts: 4, RunningSeconds: 0.8, OwnRunningSeconds: 0.4), needsSwitch: false), 12);
+        Assert.Equal(1.6, estimator.EstimateSeconds(new QueueBacklog(20, 0, Tasks: 2, OwnTexts: 20, RunningSeconds: 0.8, OwnRunningSeconds: 0.6), needsSwitch: false), 12);
+    }
+
+    [Fact]
     public void Switches_ahead_and_its_own_switch_add_the_measured_switch_cost()
     {
         var estimator = new QueueWaitEstimator(executors: 2);
