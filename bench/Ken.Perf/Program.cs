@@ -39,7 +39,7 @@ internal static class Program
             "usage: ken-perf gen-bert-base OUT_DIR [SEED]   (writes base.safetensors, finetuned/ with a classifier head)\n" +
             "       ken-perf runtime [ITERATIONS]           (minilm: bound-weights inference vs the original model, swap cost, start-up)\n" +
             "       ken-perf runtime-cause [ITERATIONS [THREADS]] (minilm: optimized graphs, levels, prepacking and per-op profile, original vs bound weights)\n" +
-            "       ken-perf switch [REPS [BLOCKS]]          (minilm: task switch / full weight copy at keep 0.05-0.5, element-wise vs blocks, default 1,16)\n" +
+            "       ken-perf switch [REPS [BLOCKS]]          (minilm: task switch / full weight copy at keep 0.05-0.5, element-wise vs blocks; BLOCKS e.g. 1,16r,16 (default): 16 along the stored layout, 16r along canonical rows)\n" +
             "       ken-perf select [REPS]                   (KEN/magnitude/random ns/element table)\n" +
             "       ken-perf select-profile N KEEP [ROWS]    (one KEN loop, for profilers)");
         return 2;

@@ -25,7 +25,8 @@ internal static class SwitchBenchmark
     public static int Run(string[] args)
     {
         var reps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 15;
-        var blocks = args.Length > 1 ? args[1].Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray() : [1, 16];
+        // A block size alone follows the stored layout (--block-layout serving); with an "r" after it, canonical rows.
+        var blocks = (args.Length > 1 ? args[1] : "1,16r,16").Split(',');
         double[] keeps = [0.05, 0.1, 0.25, 0.5];
         var minilm = DefaultModels.Get("minilm");
         using var backend = PatchingBackend.Load(new BackboneOptions
@@ -58,10 +59,13 @@ internal static class SwitchBenchmark
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var keep in keeps)
         {
-            foreach (var block in blocks)
+            foreach (var blockText in blocks)
             {
-                var a = Bind(backend, baseCheckpoint, finetuned, keep, "magnitude", block);
-                var b = Bind(backend, baseCheckpoint, finetuned, keep, "random", block);
+                var rows = blockText.EndsWith('r');
+                var block = int.Parse(rows ? blockText[..^1] : blockText, CultureInfo.InvariantCulture);
+                var layout = rows ? Ken.Pruning.Selection.BlockLayout.Rows : Ken.Pruning.Selection.BlockLayout.Serving;
+                var a = Bind(backend, baseCheckpoint, finetuned, keep, "magnitude", block, layout);
+                var b = Bind(backend, baseCheckpoint, finetuned, keep, "random", block, layout);
                 var (aRow, aCol) = Split(a, transposed);
                 var (bRow, bCol) = Split(b, transposed);
                 double lines = (double)TouchedLines(a, b) / allLines;
@@ -70,20 +74,21 @@ internal static class SwitchBenchmark
                 var columns = Measure(patcher, slot, pristine, aCol, bCol, Indices(pristine, transposed.Contains), spare, reps);
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"| {keep} | {block} | {lines:P1} | {whole.Switch:F2} | {whole.Copy:F2} | {whole.Switch / whole.Copy:F3}x | {rowMajor.Switch / rowMajor.Copy:F3}x | {columns.Switch / columns.Copy:F3}x |"));
+                    $"| {keep} | {(block == 1 ? "1" : rows ? $"{block} rows" : $"{block} serving")} | {lines:P1} | {whole.Switch:F2} | {whole.Copy:F2} | {whole.Switch / whole.Copy:F3}x | {rowMajor.Switch / rowMajor.Copy:F3}x | {columns.Switch / columns.Copy:F3}x |"));
             }
         }
 
         return 0;
     }
 
-    private static PatchSet Bind(PatchingBackend backend, ICheckpoint baseModel, ICheckpoint finetuned, double keep, string method, int block)
+    private static PatchSet Bind(PatchingBackend backend, ICheckpoint baseModel, ICheckpoint finetuned, double keep, string method, int block, Ken.Pruning.Selection.BlockLayout layout)
     {
         var delta = DeltaBuilder.Build(baseModel, finetuned, new PruneOptions
         {
             Budget = PruneBudget.Fraction(keep),
             Method = method,
             Block = block,
+            BlockLayout = layout,
             Seed = 1,
             Kind = "embedding",
             Pooling = "cls",

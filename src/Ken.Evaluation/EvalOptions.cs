@@ -22,6 +22,9 @@ public sealed record EvalOptions
     /// </summary>
     public int Block { get; init; } = 1;
 
+    /// <summary>Which elements a block groups (<c>--block-layout</c>): the base's stored layout (default) or canonical rows.</summary>
+    public Ken.Pruning.Selection.BlockLayout BlockLayout { get; init; } = Ken.Pruning.Selection.BlockLayout.Serving;
+
     /// <summary>Seed of the <c>random</c> method.</summary>
     public long Seed { get; init; }
 

@@ -206,6 +206,7 @@ public static class TaskEvaluator
                 Budget = budget,
                 Method = method,
                 Block = block,
+                BlockLayout = options.BlockLayout,
                 Seed = options.Seed,
                 Task = Path.GetFileName(file),
                 Pooling = options.Pooling,

@@ -62,6 +62,41 @@ public sealed class BlockPruneTests : IDisposable
         Assert.Null(KenDeltaReader.Read(output).Metadata.Block);
     }
 
+    [Fact]
+    public void Over_an_onnx_base_a_matmul_weight_keeps_the_same_positions_in_each_group_of_16_rows_unless_block_layout_rows()
+    {
+        const string query = "encoder.layer.0.attention.self.query.weight";
+        string serving = dir.File("serving.ken");
+        string rows = dir.File("rows.ken");
+        var r = CliRunner.Run("prune", "--base", "minilm", "--finetuned", "arctic-xs", "--keep", "0.05", "--method", "magnitude", "--block", "16", "--pooling", "cls", "-o", serving);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = CliRunner.Run("prune", "--base", "minilm", "--finetuned", "arctic-xs", "--keep", "0.05", "--method", "magnitude", "--block", "16", "--block-layout", "rows", "--pooling", "cls", "-o", rows);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+
+        // The query weight is [384 out, 384 in] canonically and stored [in, out] by the graph.
+        int[] Kept(PatchedTensor t, int row) => [.. Enumerable.Range(0, 384).Where(i => MaskBits.IsSet(t.Mask, (row * 384) + i))];
+        var grouped = KenDeltaReader.Read(serving).PatchedTensors.Single(t => t.Name == query);
+        var byRow = KenDeltaReader.Read(rows).PatchedTensors.Single(t => t.Name == query);
+        int k = 19;
+        for (int row = 0; row < 384; row++)
+        {
+            Assert.Equal(k, Kept(grouped, row).Length);
+            Assert.Equal(Kept(grouped, row / 16 * 16), Kept(grouped, row));
+        }
+
+        Assert.NotEqual(Kept(byRow, 0), Kept(byRow, 1));
+        Assert.All(Enumerable.Range(0, 384), row => Assert.All(Kept(byRow, row), i => Assert.True(MaskBits.IsSet(byRow.Mask, (row * 384) + (i / 16 * 16)))));
+    }
+
+    [Fact]
+    public void An_unknown_block_layout_is_a_usage_error()
+    {
+        var (b, f) = WritePair();
+        var r = CliRunner.Run("prune", "--base", b, "--finetuned", f, "--keep", "0.25", "--method", "magnitude", "--block", "16", "--block-layout", "columns", "--kind", "embedding", "-o", dir.File("x.ken"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("'columns' not recognized", r.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("ken", "16", "--block 16 cannot be used with --method ken")]
     [InlineData("magnitude", "0", "--block 0 is not a valid block size")]

@@ -4,10 +4,11 @@ using Ken.Format.Checkpoints;
 namespace Ken.TestSupport;
 
 /// <summary>A checkpoint held in memory, for tests of code that consumes <see cref="ICheckpoint"/>.</summary>
-public sealed class InMemoryCheckpoint(string source, string? configJson = null) : ICheckpoint
+public sealed class InMemoryCheckpoint(string source, string? configJson = null) : ICheckpoint, IStoredLayout
 {
     private readonly Dictionary<string, (TensorInfo Info, float[] Data)> tensors = new(StringComparer.Ordinal);
     private readonly List<TensorInfo> order = [];
+    private readonly HashSet<string> transposed = new(StringComparer.Ordinal);
 
     public string Source { get; } = source;
 
@@ -22,6 +23,15 @@ public sealed class InMemoryCheckpoint(string source, string? configJson = null)
         order.Add(info);
         return this;
     }
+
+    /// <summary>Says that <paramref name="name"/> is stored transposed where it is served (as an ONNX MatMul weight is).</summary>
+    public InMemoryCheckpoint StoredTransposed(string name)
+    {
+        transposed.Add(name);
+        return this;
+    }
+
+    public bool IsStoredTransposed(string name) => transposed.Contains(name);
 
     public float[] Data(string name) => tensors[name].Data;
 

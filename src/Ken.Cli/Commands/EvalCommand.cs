@@ -32,6 +32,12 @@ internal static class EvalCommand
             Description = "Also evaluate magnitude and random in aligned blocks of B elements (e.g. 16), beside their element-wise runs. 1: off.",
             DefaultValueFactory = _ => 1,
         };
+        var blockLayoutOption = new Option<string>("--block-layout")
+        {
+            Description = "What a block groups: serving (default: B neighbours in memory as the base stores each tensor, so B consecutive rows at one position of an ONNX MatMul weight) or rows (B consecutive elements of a canonical row).",
+            DefaultValueFactory = _ => "serving",
+        };
+        blockLayoutOption.AcceptOnlyFromAmong("serving", "rows");
         var seedOption = new Option<long>("--seed") { Description = "Seed of --method random.", DefaultValueFactory = _ => 0 };
         var limitOption = new Option<int?>("--limit") { Description = "Evaluate only N rows of --data, spread evenly over the file." };
         var jsonOption = new Option<string?>("--json") { Description = "Also write the results as JSON to this file." };
@@ -45,7 +51,7 @@ internal static class EvalCommand
         var threadsOption = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
         var command = new Command("eval", "Measure a task's accuracy (or embedding fidelity) at several budgets and selection methods against the dense fine-tuned model.")
         {
-            baseOption, finetunedOption, dataOption, keepOption, kOption, methodOption, blockOption, seedOption, limitOption, jsonOption, plotOption,
+            baseOption, finetunedOption, dataOption, keepOption, kOption, methodOption, blockOption, blockLayoutOption, seedOption, limitOption, jsonOption, plotOption,
             poolingOption, normalizeOption, maxLengthOption, vocabOption, batchOption, threadsOption,
         };
 
@@ -90,6 +96,7 @@ internal static class EvalCommand
                 Budgets = budgets,
                 Methods = methods,
                 Block = parse.GetValue(blockOption),
+                BlockLayout = PruneCommand.ParseBlockLayout(parse.GetValue(blockLayoutOption)),
                 Seed = parse.GetValue(seedOption),
                 Vocab = parse.GetValue(vocabOption),
                 Pooling = parse.GetValue(poolingOption),

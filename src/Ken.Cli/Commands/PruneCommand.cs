@@ -34,6 +34,12 @@ internal static class PruneCommand
             Description = "Keep or reset aligned blocks of B consecutive elements of a row together (magnitude and random; 16 = one 64-byte line of F32). 1: element by element.",
             DefaultValueFactory = _ => 1,
         };
+        var blockLayoutOption = new Option<string>("--block-layout")
+        {
+            Description = "What a block groups: serving (default: B neighbours in memory as the base stores each tensor, so B consecutive rows at one position of an ONNX MatMul weight) or rows (B consecutive elements of a canonical row).",
+            DefaultValueFactory = _ => "serving",
+        };
+        blockLayoutOption.AcceptOnlyFromAmong("serving", "rows");
         var seedOption = new Option<long>("--seed") { Description = "Seed of --method random.", DefaultValueFactory = _ => 0 };
         var includeOption = new Option<string[]>("--include") { Description = "Only patch tensors matching these globs (* spans dots); others stay pre-trained.", AllowMultipleArgumentsPerToken = true };
         var excludeOption = new Option<string[]>("--exclude") { Description = "Never patch tensors matching these globs.", AllowMultipleArgumentsPerToken = true };
@@ -44,7 +50,7 @@ internal static class PruneCommand
         var command = new Command("prune", "Make a KEN task delta (.ken) from a base and a fine-tuned checkpoint.")
         {
             baseOption, finetunedOption, kOption, keepOption, outputOption, taskOption, kindOption, poolingOption,
-            normalizeOption, labelsOption, methodOption, blockOption, seedOption, includeOption, excludeOption, dtypeOption, threadsOption,
+            normalizeOption, labelsOption, methodOption, blockOption, blockLayoutOption, seedOption, includeOption, excludeOption, dtypeOption, threadsOption,
         };
 
         command.SetAction(parse =>
@@ -61,6 +67,7 @@ internal static class PruneCommand
                 Budget = budget,
                 Method = method,
                 Block = block,
+                BlockLayout = ParseBlockLayout(parse.GetValue(blockLayoutOption)),
                 Seed = parse.GetValue(seedOption),
                 Include = Globs(parse.GetValue(includeOption)),
                 Exclude = Globs(parse.GetValue(excludeOption)),
@@ -129,6 +136,9 @@ internal static class PruneCommand
 
     private static TensorGlob[] Globs(string[]? patterns) =>
         patterns is null ? [] : Array.ConvertAll(patterns, p => new TensorGlob(p));
+
+    internal static Ken.Pruning.Selection.BlockLayout ParseBlockLayout(string? text) =>
+        text == "rows" ? Ken.Pruning.Selection.BlockLayout.Rows : Ken.Pruning.Selection.BlockLayout.Serving;
 
     internal static TensorDType? ParseDType(string? text) => text switch
     {

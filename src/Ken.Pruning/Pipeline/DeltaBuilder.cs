@@ -23,6 +23,11 @@ public static class DeltaBuilder
         CancellationToken cancellationToken = default)
     {
         var selector = RowSelectors.Create(options.Method, unchecked((ulong)options.Seed), options.Block);
+
+        // Blocks along the stored layout: a tensor the base stores transposed keeps the same positions in
+        // aligned groups of B rows, B neighbours in memory (docs/SELECTION.md).
+        var groups = selector is BlockSelector blocks && options.BlockLayout == BlockLayout.Serving ? new RowGroupSelector(blocks.Inner) : null;
+        var layout = baseModel as IStoredLayout;
         var match = CheckpointNameMatcher.Match(baseModel, finetuned);
         var plan = PrunePlan.Create(baseModel, finetuned, match);
 
@@ -45,7 +50,8 @@ public static class DeltaBuilder
                 var loaded = loader.Next();
                 if (loaded.Selected)
                 {
-                    patched.Add(SelectTensor(pair.Base, loaded.Base, loaded.Finetuned, loaded.DType, loaded.Fingerprint, options, selector, cancellationToken));
+                    var grouped = groups is not null && layout is not null && layout.IsStoredTransposed(pair.Base.Name) ? groups : null;
+                    patched.Add(SelectTensor(pair.Base, loaded.Base, loaded.Finetuned, loaded.DType, loaded.Fingerprint, options, selector, grouped, cancellationToken));
                 }
 
                 done += pair.Base.ElementCount;
@@ -75,6 +81,7 @@ public static class DeltaBuilder
         ulong fingerprint,
         PruneOptions options,
         IRowSelector selector,
+        RowGroupSelector? groups,
         CancellationToken cancellationToken)
     {
         long n = info.RowLength;
@@ -97,8 +104,11 @@ public static class DeltaBuilder
         }
 
         // Pass 1: each row's kept positions into the mask. An element-wise method keeps exactly
-        // `kept` per row; a block method keeps its rows' shares of the budget in whole blocks.
-        long chunks = (rows + RowsPerBlock - 1) / RowsPerBlock;
+        // `kept` per row; a block method keeps its rows' shares of the budget in whole blocks; row
+        // groups keep `kept` positions shared by each aligned group of B rows.
+        int group = options.Block;
+        int rowsPerChunk = groups is null ? RowsPerBlock : RowsPerGroupedChunk(group);
+        long chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
         var chunkKept = new long[chunks];
         var parallel = new ParallelOptions
         {
@@ -107,9 +117,32 @@ public static class DeltaBuilder
         };
         Parallel.For(0L, chunks, parallel, () => new int[n], (chunk, _, positions) =>
         {
-            long first = chunk * RowsPerBlock;
-            long end = Math.Min(rows, first + RowsPerBlock);
+            long first = chunk * rowsPerChunk;
+            long end = Math.Min(rows, first + rowsPerChunk);
             long chunkCount = 0;
+            if (groups is not null)
+            {
+                for (long g = first; g < end; g += group)
+                {
+                    int groupRows = (int)Math.Min(group, end - g);
+                    int start = checked((int)(g * n));
+                    int length = checked(groupRows * (int)n);
+                    int count = groups.SelectGroup(finetuned.AsSpan(start, length), pretrained.AsSpan(start, length), (int)n, kept, g / group, g, positions);
+                    for (int row = 0; row < groupRows; row++)
+                    {
+                        for (int t = 0; t < count; t++)
+                        {
+                            MaskBits.Set(mask, start + (row * n) + positions[t]);
+                        }
+                    }
+
+                    chunkCount += (long)count * groupRows;
+                }
+
+                chunkKept[chunk] = chunkCount;
+                return positions;
+            }
+
             for (long r = first; r < end; r++)
             {
                 int start = checked((int)(r * n));
@@ -138,8 +171,8 @@ public static class DeltaBuilder
         var values = new float[checked((int)chunkOffset[chunks])];
         Parallel.For(0L, chunks, parallel, chunk =>
         {
-            long first = chunk * RowsPerBlock;
-            long end = Math.Min(rows, first + RowsPerBlock);
+            long first = chunk * rowsPerChunk;
+            long end = Math.Min(rows, first + rowsPerChunk);
             int from = checked((int)(first * n));
             int to = checked((int)(end * n));
             MaskBits.Gather(
@@ -149,5 +182,12 @@ public static class DeltaBuilder
         });
 
         return new PatchedTensor(info.Name, info.Shape, mask, values, dtype, fingerprint);
+    }
+
+    /// <summary>Rows per chunk for row groups of <paramref name="group"/>: whole groups and whole mask bytes (a multiple of 8 rows), at least 64.</summary>
+    private static int RowsPerGroupedChunk(int group)
+    {
+        int lcm = group / (int)System.Numerics.BigInteger.GreatestCommonDivisor(group, 8) * 8;
+        return lcm * Math.Max(1, RowsPerBlock / lcm);
     }
 }

@@ -16,6 +16,13 @@ public sealed record PruneOptions
     /// </summary>
     public int Block { get; init; } = 1;
 
+    /// <summary>
+    /// Which elements a block groups: by default the layout the base serves each tensor in (a tensor the
+    /// base stores transposed, an ONNX MatMul weight, keeps the same positions in aligned groups of
+    /// <see cref="Block"/> rows), or canonical rows.
+    /// </summary>
+    public Selection.BlockLayout BlockLayout { get; init; } = Selection.BlockLayout.Serving;
+
     /// <summary>Seed of the <c>random</c> method (recorded in the metadata).</summary>
     public long Seed { get; init; }
 

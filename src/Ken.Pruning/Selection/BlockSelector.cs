@@ -33,6 +33,9 @@ public sealed class BlockSelector : IRowSelector
         Block = block;
     }
 
+    /// <summary>The element-wise method that chooses among the blocks.</summary>
+    public IRowSelector Inner => _inner;
+
     /// <summary>Elements per block.</summary>
     public int Block { get; }
 

@@ -94,6 +94,52 @@ public sealed class BlockDeltaBuilderTests
         Assert.Equal(method, d.Metadata.Method);
     }
 
+    [Theory]
+    [InlineData("magnitude", 0.05)]
+    [InlineData("random", 0.1)]
+    public void A_tensor_stored_transposed_keeps_the_same_k_positions_in_each_aligned_group_of_16_rows(string method, double keep)
+    {
+        var (b, f, _, wFt, _, _) = Pair();
+        b.StoredTransposed("encoder.layer.0.dense.weight");
+        var d = Build(b, f, method, 16, keep);
+        var t = Patched(d, "encoder.layer.0.dense.weight");
+        int k = PruneBudget.Fraction(keep).KeptPerRow(384);
+
+        // 150 rows: nine groups of 16 and a last group of 6; every row keeps exactly k, its group's positions.
+        var expected = new List<float>();
+        for (int row = 0; row < 150; row++)
+        {
+            var kept = Enumerable.Range(0, 384).Where(i => MaskBits.IsSet(t.Mask, (row * 384) + i)).ToArray();
+            Assert.Equal(k, kept.Length);
+            var leader = Enumerable.Range(0, 384).Where(i => MaskBits.IsSet(t.Mask, (row / 16 * 16 * 384) + i)).ToArray();
+            Assert.Equal(leader, kept);
+            expected.AddRange(kept.Select(i => wFt[(row * 384) + i]));
+        }
+
+        Assert.Equal(expected, t.Values);
+        Assert.Equal(150 * k, t.Values.Length);
+
+        // Not one group shares all its positions with the next: the groups choose independently.
+        var firstGroup = Enumerable.Range(0, 384).Where(i => MaskBits.IsSet(t.Mask, i));
+        var secondGroup = Enumerable.Range(0, 384).Where(i => MaskBits.IsSet(t.Mask, (16 * 384) + i));
+        Assert.NotEqual(firstGroup, secondGroup);
+
+        // The row-major tensor of the same checkpoint still keeps aligned runs of its rows.
+        AssertWholeBlocksAndValues(Patched(d, "encoder.layer.0.odd.weight"), 40, Pair().VFt);
+    }
+
+    [Fact]
+    public void Block_layout_rows_keeps_aligned_runs_of_each_row_even_where_the_tensor_is_stored_transposed()
+    {
+        var (b, f, _, wFt, _, _) = Pair();
+        var rows = DeltaBuilder.Build(b, f, new PruneOptions { Budget = PruneBudget.Fraction(0.05), Method = "magnitude", Block = 16, Kind = "embedding", Task = "t" }, null, TestContext.Current.CancellationToken);
+        b.StoredTransposed("encoder.layer.0.dense.weight");
+        var asRows = DeltaBuilder.Build(b, f, new PruneOptions { Budget = PruneBudget.Fraction(0.05), Method = "magnitude", Block = 16, BlockLayout = BlockLayout.Rows, Kind = "embedding", Task = "t" }, null, TestContext.Current.CancellationToken);
+
+        AssertWholeBlocksAndValues(Patched(asRows, "encoder.layer.0.dense.weight"), 384, wFt);
+        Assert.Equal(Patched(rows, "encoder.layer.0.dense.weight").Mask, Patched(asRows, "encoder.layer.0.dense.weight").Mask);
+    }
+
     [Fact]
     public void Block_one_builds_the_element_wise_delta_bit_for_bit()
     {

@@ -11,7 +11,7 @@ namespace Ken.Format.Checkpoints.Onnx;
 /// The float initializers of an ONNX model, under canonical names and in canonical layout
 /// (see <see cref="Mappings"/> for how each maps back to the graph).
 /// </summary>
-public sealed class OnnxCheckpoint : ICheckpoint
+public sealed class OnnxCheckpoint : ICheckpoint, IStoredLayout
 {
     private readonly Dictionary<string, int> _indexByCanonicalName;
     private readonly OnnxInitializerData[] _data;
@@ -166,6 +166,9 @@ public sealed class OnnxCheckpoint : ICheckpoint
         mapping = null!;
         return false;
     }
+
+    /// <inheritdoc />
+    public bool IsStoredTransposed(string name) => TryGetMapping(name, out var mapping) && mapping.Transposed;
 
     public void ReadFloat32(string name, Span<float> destination)
     {
