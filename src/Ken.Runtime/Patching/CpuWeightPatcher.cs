@@ -25,7 +25,9 @@ public sealed class CpuWeightPatcher : IWeightPatcher
         int done = 0;
         Parallel.ForEach(Partitioner.Create(patches.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
         {
-            var count = MaskedCopy.Scatter(patch.Mask, patch.Values, slot.Tensor(patch.TensorIndex));
+            var count = patch.Groups is { } groups
+                ? GroupCopy.Apply(groups, patch.Values, slot.Tensor(patch.TensorIndex))
+                : MaskedCopy.Scatter(patch.Mask, patch.Values, slot.Tensor(patch.TensorIndex));
             Interlocked.Add(ref written, count);
             MidSwitch(ref done, patches.Patches.Count);
         });
@@ -40,7 +42,9 @@ public sealed class CpuWeightPatcher : IWeightPatcher
         long written = 0;
         Parallel.ForEach(Partitioner.Create(patches.Patches, EnumerablePartitionerOptions.NoBuffering), _parallel, patch =>
         {
-            var count = MaskedCopy.CopySelected(patch.Mask, pristine.Tensor(patch.TensorIndex), slot.Tensor(patch.TensorIndex));
+            var count = patch.Groups is { } groups
+                ? GroupCopy.Restore(groups, pristine.Tensor(patch.TensorIndex), slot.Tensor(patch.TensorIndex))
+                : MaskedCopy.CopySelected(patch.Mask, pristine.Tensor(patch.TensorIndex), slot.Tensor(patch.TensorIndex));
             Interlocked.Add(ref written, count);
         });
         return written;
@@ -81,13 +85,27 @@ public sealed class CpuWeightPatcher : IWeightPatcher
             var target = slot.Tensor(index);
             if (n is null)
             {
-                Interlocked.Add(ref restored, MaskedCopy.CopySelected(o!.Mask, pristine.Tensor(index), target));
+                Interlocked.Add(ref restored, o!.Groups is { } only
+                    ? GroupCopy.Restore(only, pristine.Tensor(index), target)
+                    : MaskedCopy.CopySelected(o.Mask, pristine.Tensor(index), target));
                 return;
             }
 
             if (o is null)
             {
-                Interlocked.Add(ref applied, MaskedCopy.Scatter(n.Mask, n.Values, target));
+                Interlocked.Add(ref applied, n.Groups is { } fresh
+                    ? GroupCopy.Apply(fresh, n.Values, target)
+                    : MaskedCopy.Scatter(n.Mask, n.Values, target));
+                return;
+            }
+
+            if (o.Groups is { } oldGroups && n.Groups is { } newGroups && UseGroups(oldGroups.Length + newGroups.Length, o.Mask.Length))
+            {
+                // Block deltas: restore the old groups, then write the new ones; a group both hold is
+                // written twice, which costs less than finding it. Counts every old position as restored.
+                Interlocked.Add(ref restored, GroupCopy.Restore(oldGroups, pristine.Tensor(index), target));
+                GroupCopy.Apply(newGroups, n.Values, target);
+                Interlocked.Add(ref applied, n.Values.Length);
                 return;
             }
 
@@ -96,6 +114,14 @@ public sealed class CpuWeightPatcher : IWeightPatcher
         });
         return (applied, restored);
     }
+
+    /// <summary>
+    /// Whether a switch walks group lists rather than bitmaps: while the two tasks together list at most
+    /// 60 % of the tensor's groups. Denser, the lists' random moves (and a shared group written twice)
+    /// cost more than one streaming pass over the bitmaps (`ken-perf switch`: lists win at keep 0.05 to
+    /// 0.25 of block deltas, bitmaps at 0.5; docs/BENCHMARKS.md).
+    /// </summary>
+    private static bool UseGroups(long listed, int groups) => listed * 10 <= groups * 6L;
 
     /// <summary>The <see cref="FaultPoints.SwapMidSwitch"/> point: reached once half of a switch's tensors are written.</summary>
     private static void MidSwitch(ref int done, int total)

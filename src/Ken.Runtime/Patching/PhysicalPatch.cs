@@ -17,6 +17,7 @@ public sealed class PhysicalPatch
         Mask = mask;
         Values = values;
         ElementCount = elementCount;
+        Groups = GroupCopy.ListGroups(mask);
     }
 
     /// <summary>Index of the tensor in the backbone's <see cref="WeightSet"/>s.</summary>
@@ -31,5 +32,12 @@ public sealed class PhysicalPatch
 
     public int ElementCount { get; }
 
-    public long ResidentBytes => Mask.LongLength + (Values.LongLength * sizeof(float));
+    /// <summary>
+    /// The 8-element groups the mask sets, ascending, when every mask byte is 0 or 0xFF (a block-selected
+    /// delta, <c>--block 16</c>); null otherwise. A switch between two such patches walks these lists
+    /// (<see cref="GroupCopy"/>) instead of the bitmaps. Costs 4 bytes per 8 kept values.
+    /// </summary>
+    public int[]? Groups { get; }
+
+    public long ResidentBytes => Mask.LongLength + (Values.LongLength * sizeof(float)) + ((Groups?.LongLength ?? 0) * sizeof(int));
 }
