@@ -10,6 +10,7 @@
 #   CLASSIFIERS=../shared/fixtures/classifiers (spam and sotu-party are added when present)
 #   HOST_DELTA_BUDGET=8GB (every mode keeps all bound tasks in host memory, so resident is a true upper bound)
 #   MODES="patch reload resident" (a subset runs only those servers; patch always adds the single-task run)
+#   PRUNE_ARGS= (extra `ken prune` flags for every delta, e.g. "--block 16"; the delta files are named for them)
 # A mode whose server does not start (or fails mid-run) is recorded in the table, not fatal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ out="$(mkdir -p "${1:-bench/out/multitask}" && cd "${1:-bench/out/multitask}" &&
 tasks=${TASKS:-20}; zipf=${ZIPF:-1.0}; concurrency=${CONCURRENCY:-16}
 duration=${DURATION:-10}; warmup=${WARMUP:-2}; batch=${BATCH:-1}; slots=${SLOTS:-}
 server_args=(${SERVER_ARGS:-}); [ -n "$slots" ] && server_args+=(--slots "$slots")
+prune_args=(${PRUNE_ARGS:-}); suffix=$(echo "${PRUNE_ARGS:-}" | tr -c 'A-Za-z0-9.\n' '_')
 keeps=${KEEPS:-"0.05 0.1 0.2 0.3"}; base_port=${BASE_PORT:-5700}; start_timeout=${START_TIMEOUT:-180}
 classifiers=${CLASSIFIERS:-../shared/fixtures/classifiers}
 token="multitask-bench-token-$(date +%s)-$$"
@@ -30,14 +32,14 @@ ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
 mkdir -p "$out/deltas"
 deltas=()
 for keep in $keeps; do
-  f="$out/deltas/arctic-keep$keep.ken"
-  [ -f "$f" ] || ken prune --base minilm --finetuned arctic-xs --keep "$keep" --method magnitude --pooling cls --normalize -o "$f" >/dev/null
+  f="$out/deltas/arctic-keep$keep$suffix.ken"
+  [ -f "$f" ] || ken prune --base minilm --finetuned arctic-xs --keep "$keep" --method magnitude --pooling cls --normalize "${prune_args[@]}" -o "$f" >/dev/null
   deltas+=("$f")
 done
 for name in spam sotu-party; do
   if [ -d "$classifiers/$name" ]; then
-    f="$out/deltas/$name.ken"
-    [ -f "$f" ] || ken prune --base minilm --finetuned "$classifiers/$name" --keep 0.1 --method magnitude -o "$f" >/dev/null
+    f="$out/deltas/$name$suffix.ken"
+    [ -f "$f" ] || ken prune --base minilm --finetuned "$classifiers/$name" --keep 0.1 --method magnitude "${prune_args[@]}" -o "$f" >/dev/null
     deltas+=("$f")
   fi
 done
@@ -106,7 +108,7 @@ for mode in ${MODES:-patch reload resident}; do run_mode "$mode" "$i" || rows+=(
   echo "## Many tasks on one backbone ($(date -u +%Y-%m-%d))"
   echo
   echo "$tasks tasks over ${#deltas[@]} deltas, Zipf $zipf, closed loop, concurrency $concurrency, batch $batch, ${duration}s after ${warmup}s warm-up, slots ${slots:-by --slot-memory}, server flags \`${SERVER_ARGS:-none}\`, $(nproc) CPU cores."
-  echo "Command: \`MODES=\"${MODES:-patch reload resident}\" TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration BATCH=$batch SLOTS=$slots SERVER_ARGS=\"${SERVER_ARGS:-}\" bench/multitask.sh\`"
+  echo "Command: \`MODES=\"${MODES:-patch reload resident}\" TASKS=$tasks ZIPF=$zipf CONCURRENCY=$concurrency DURATION=$duration BATCH=$batch SLOTS=$slots SERVER_ARGS=\"${SERVER_ARGS:-}\" PRUNE_ARGS=\"${PRUNE_ARGS:-}\" bench/multitask.sh\`"
   echo
   echo "| run | status | req/s | texts/s | p50 ms | p99 ms | errors | swaps/s | slot hit rate | server peak RSS |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
