@@ -14,8 +14,8 @@ public sealed class GroupCopyTests
     {
         const int count = 384 * 40;
         var random = new Random(11);
-        var oldMask = BlockMask(random, count, oldDensity);
-        var newMask = BlockMask(random, count, newDensity);
+        var oldMask = TestMasks.Blocks(random, count, oldDensity);
+        var newMask = TestMasks.Blocks(random, count, newDensity);
         var pristine = Enumerable.Range(0, count).Select(i => (float)i).ToArray();
         var oldValues = Enumerable.Range(0, (int)MaskBits.PopCount(oldMask)).Select(i => -1f - i).ToArray();
         var newValues = Enumerable.Range(0, (int)MaskBits.PopCount(newMask)).Select(i => 1f + i).ToArray();
@@ -68,19 +68,5 @@ public sealed class GroupCopyTests
         Assert.Equal(4 + (8 * sizeof(float)) + sizeof(int), patch.ResidentBytes);
         mask = [0x0F, 0, 0, 0];
         Assert.Null(new PhysicalPatch(0, "t", mask, new float[4], 32).Groups);
-    }
-
-    private static byte[] BlockMask(Random random, int count, double density)
-    {
-        var mask = new byte[(count + 7) / 8];
-        for (var block = 0; block < count / 16; block++)
-        {
-            if (random.NextDouble() < density)
-            {
-                mask[2 * block] = mask[(2 * block) + 1] = 0xFF;
-            }
-        }
-
-        return mask;
     }
 }

@@ -102,8 +102,8 @@ public sealed class MaskedCopyTests
         // 16-element blocks (one 64-byte line of float32), as `ken prune --block 16` writes them.
         const int count = 384 * 40;
         var random = new Random(7);
-        var oldMask = BlockMask(random, count, oldDensity);
-        var newMask = BlockMask(random, count, newDensity);
+        var oldMask = TestMasks.Blocks(random, count, oldDensity);
+        var newMask = TestMasks.Blocks(random, count, newDensity);
         var pristine = Enumerable.Range(0, count).Select(i => (float)i).ToArray();
         var oldValues = Enumerable.Range(0, (int)MaskBits.PopCount(oldMask)).Select(i => -1f - i).ToArray();
         var newValues = Enumerable.Range(0, (int)MaskBits.PopCount(newMask)).Select(i => 1f + i).ToArray();
@@ -125,20 +125,6 @@ public sealed class MaskedCopyTests
         MaskedCopy.Replace(oldMask, newMask, newValues, pristine, slot);
 
         Assert.Equal(expected, slot);
-    }
-
-    private static byte[] BlockMask(Random random, int count, double density)
-    {
-        var mask = new byte[(count + 7) / 8];
-        for (var block = 0; block < count / 16; block++)
-        {
-            if (random.NextDouble() < density)
-            {
-                mask[2 * block] = mask[(2 * block) + 1] = 0xFF;
-            }
-        }
-
-        return mask;
     }
 
     private static byte[] RandomMask(Random random, int count, double density)
