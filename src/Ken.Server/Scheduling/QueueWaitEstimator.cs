@@ -11,10 +11,10 @@ namespace Ken.Server.Scheduling;
 /// The wait of a request is the time the executors need to serve what is queued ahead of it: the queued
 /// texts times the seconds per text, plus a switch for each queued task no slot holds, shared by the
 /// executors that can work on it at once. A task's queue is served by one executor at a time, so that is
-/// at most one executor per queued task, and never less than its own task's queue alone takes. It adds one
-/// switch when no slot holds its own task and none of its requests is queued already. The batches and
-/// switches already running count with what is left of them (<see cref="RemainingSeconds"/>), so a
-/// request's latency is bounded by its estimated wait plus its own batch. Until the first batch has been
+/// at most one executor per queued task, and never less than its own task's queue alone takes. The batches
+/// and switches already running count with what is left of them (<see cref="RemainingSeconds"/>). Its own
+/// switch, when its task is in no slot, is not counted: it is serving it, not waiting. So a request's latency
+/// is bounded by its estimated wait plus its own switch and batch. Until the first batch has been
 /// measured nothing is known, and every estimate is zero.
 /// </remarks>
 internal sealed class QueueWaitEstimator
@@ -71,15 +71,16 @@ internal sealed class QueueWaitEstimator
     }
 
     /// <summary>
-    /// Seconds a new request would wait behind <paramref name="ahead"/>; <paramref name="needsSwitch"/>: its task
-    /// is in no slot and not queued already, so a slot must switch to it before it runs.
+    /// Seconds a new request would wait behind <paramref name="ahead"/>: the work ahead of it, not its own
+    /// service (a switch to its task is part of serving it; counting it would refuse every request of a task
+    /// whose switch alone takes longer than the limit, even on an idle server, and every retry of it).
     /// </summary>
-    public double EstimateSeconds(QueueBacklog ahead, bool needsSwitch)
+    public double EstimateSeconds(QueueBacklog ahead)
     {
         var work = (Math.Max(0, ahead.Texts) * SecondsPerText) + (Math.Max(0, ahead.Switches) * SecondsPerSwitch) + Math.Max(0, ahead.RunningSeconds);
         var parallel = Math.Clamp(ahead.Tasks, 1, _executors);
         var own = (Math.Max(0, ahead.OwnTexts) * SecondsPerText) + Math.Max(0, ahead.OwnRunningSeconds);
-        return Math.Max(work / parallel, own) + (needsSwitch ? SecondsPerSwitch : 0);
+        return Math.Max(work / parallel, own);
     }
 
     /// <summary>

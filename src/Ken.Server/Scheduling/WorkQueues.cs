@@ -61,9 +61,8 @@ internal sealed class WorkQueues
             throw new ServerShuttingDownException();
         }
 
-        // A task already queued switches in once for all its requests; one no slot holds and none queued adds a switch.
         var queued = _queues.TryGetValue(work.Entry, out var queue);
-        var estimate = Estimator.EstimateSeconds(Backlog(work.Entry, queued ? queue : null), needsSwitch: !queued && work.Entry.Holds == 0);
+        var estimate = Estimator.EstimateSeconds(Backlog(work.Entry, queued ? queue : null));
         if (_queued >= _maxQueue)
         {
             throw new ServerOverloadedException(
@@ -101,7 +100,7 @@ internal sealed class WorkQueues
     public ServerOverloadedException Late(InferenceWork work, TimeSpan waited)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var estimate = Estimator.EstimateSeconds(Backlog(work.Entry, _queues.GetValueOrDefault(work.Entry)), needsSwitch: false);
+        var estimate = Estimator.EstimateSeconds(Backlog(work.Entry, _queues.GetValueOrDefault(work.Entry)));
         return new ServerOverloadedException(
             $"server overloaded: this request waited {(long)waited.TotalMilliseconds} ms in the queue, over the limit of {(long)(_maxWaitSeconds * 1000)} ms (--max-queue-wait-ms), with more work waiting behind it; retry after the grpc-retry-pushback-ms hint, or spread load across replicas.",
             RetryAfter(estimate - _maxWaitSeconds)) { Reason = ShedReason.Waited };

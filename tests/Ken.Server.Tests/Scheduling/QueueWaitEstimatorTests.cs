@@ -9,7 +9,7 @@ public sealed class QueueWaitEstimatorTests
     {
         var estimator = new QueueWaitEstimator(executors: 1);
 
-        Assert.Equal(0, estimator.EstimateSeconds(new QueueBacklog(1000, 10), needsSwitch: true));
+        Assert.Equal(0, estimator.EstimateSeconds(new QueueBacklog(1000, 10)));
         Assert.Equal(0, estimator.HitTextsPerSecond);
     }
 
@@ -34,10 +34,10 @@ public sealed class QueueWaitEstimatorTests
         one.ObserveRun(10, 0.5);
         two.ObserveRun(10, 0.5);
 
-        Assert.Equal(2.5, one.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2), needsSwitch: false), 12);
-        Assert.Equal(1.25, two.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2), needsSwitch: false), 12);
-        Assert.Equal(1.25, two.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 5), needsSwitch: false), 12);
-        Assert.Equal(0, one.EstimateSeconds(new QueueBacklog(0, 0), needsSwitch: false));
+        Assert.Equal(2.5, one.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2)), 12);
+        Assert.Equal(1.25, two.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2)), 12);
+        Assert.Equal(1.25, two.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 5)), 12);
+        Assert.Equal(0, one.EstimateSeconds(new QueueBacklog(0, 0)));
     }
 
     [Fact]
@@ -47,10 +47,10 @@ public sealed class QueueWaitEstimatorTests
         estimator.ObserveRun(10, 0.5);
 
         // Every queued text is of one task: the second executor cannot help.
-        Assert.Equal(2.5, estimator.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 1, OwnTexts: 50), needsSwitch: false), 12);
+        Assert.Equal(2.5, estimator.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 1, OwnTexts: 50)), 12);
 
         // Two tasks, but most of the work is the request's own task: its queue alone takes longer than the share.
-        Assert.Equal(2.25, estimator.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2, OwnTexts: 45), needsSwitch: false), 12);
+        Assert.Equal(2.25, estimator.EstimateSeconds(new QueueBacklog(50, 0, Tasks: 2, OwnTexts: 45)), 12);
     }
 
     [Fact]
@@ -66,24 +66,26 @@ public sealed class QueueWaitEstimatorTests
         Assert.Equal(0, estimator.RemainingSeconds(texts: 10, switching: false, elapsed: 5));
 
         // 20 queued texts (1 s) and 0.8 s left running, over two executors; its own task's batch (0.4 s) and 4 texts of its own.
-        Assert.Equal(0.9, estimator.EstimateSeconds(new QueueBacklog(20, 0, Tasks: 2, OwnTexts: 4, RunningSeconds: 0.8, OwnRunningSeconds: 0.4), needsSwitch: false), 12);
-        Assert.Equal(1.6, estimator.EstimateSeconds(new QueueBacklog(20, 0, Tasks: 2, OwnTexts: 20, RunningSeconds: 0.8, OwnRunningSeconds: 0.6), needsSwitch: false), 12);
+        Assert.Equal(0.9, estimator.EstimateSeconds(new QueueBacklog(20, 0, Tasks: 2, OwnTexts: 4, RunningSeconds: 0.8, OwnRunningSeconds: 0.4)), 12);
+        Assert.Equal(1.6, estimator.EstimateSeconds(new QueueBacklog(20, 0, Tasks: 2, OwnTexts: 20, RunningSeconds: 0.8, OwnRunningSeconds: 0.6)), 12);
     }
 
     [Fact]
-    public void Switches_ahead_and_its_own_switch_add_the_measured_switch_cost()
+    public void Switches_ahead_add_the_measured_switch_cost_and_its_own_switch_does_not()
     {
         var estimator = new QueueWaitEstimator(executors: 2);
         estimator.ObserveRun(1, 0.01);
         estimator.ObserveSwitch(0.3);
 
-        var hit = estimator.EstimateSeconds(new QueueBacklog(20, 0), needsSwitch: false);
-        var behindSwitches = estimator.EstimateSeconds(new QueueBacklog(20, 2, Tasks: 3), needsSwitch: false);
-        var ownSwitch = estimator.EstimateSeconds(new QueueBacklog(20, 0), needsSwitch: true);
+        var hit = estimator.EstimateSeconds(new QueueBacklog(20, 0));
+        var behindSwitches = estimator.EstimateSeconds(new QueueBacklog(20, 2, Tasks: 3));
 
         Assert.Equal(0.2, hit, 12);
         Assert.Equal((0.2 + (2 * 0.3)) / 2, behindSwitches, 12);
-        Assert.Equal(0.2 + 0.3, ownSwitch, 12);
+
+        // Nothing ahead: admitted whatever its own switch costs (a switch slower than the limit must not refuse an idle server).
+        estimator.ObserveSwitch(30);
+        Assert.Equal(0, estimator.EstimateSeconds(new QueueBacklog(0, 0)));
     }
 
     [Fact]
@@ -91,13 +93,13 @@ public sealed class QueueWaitEstimatorTests
     {
         var estimator = new QueueWaitEstimator(executors: 1);
         estimator.ObserveRun(8, 0.08);
-        var before = estimator.EstimateSeconds(new QueueBacklog(100, 0), needsSwitch: false);
+        var before = estimator.EstimateSeconds(new QueueBacklog(100, 0));
         for (var i = 0; i < 50; i++)
         {
             estimator.ObserveRun(8, 0.8);
         }
 
-        var after = estimator.EstimateSeconds(new QueueBacklog(100, 0), needsSwitch: false);
+        var after = estimator.EstimateSeconds(new QueueBacklog(100, 0));
         Assert.Equal(1, before, 9);
         Assert.InRange(after, 9.9, 10.0);
     }
