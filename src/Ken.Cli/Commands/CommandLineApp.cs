@@ -30,6 +30,7 @@ public static class CommandLineApp
             HealthCommand.Create(stdout),
             BenchCommand.Create(stdout, stderr),
             EvalCommand.Create(stdout, stderr),
+            FinetuneCommand.Create(stdout, stderr),
         };
 
         var parsed = root.Parse(args);

@@ -1,0 +1,42 @@
+using Ken.Format.Deltas;
+using Ken.TestSupport;
+
+namespace Ken.Cli.Tests;
+
+/// <summary><c>ken finetune</c> on 24 real spam rows, then <c>ken prune</c> of what it wrote; and its usage errors.</summary>
+public sealed class FinetuneCommandTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static string Data => Path.Combine(AppContext.BaseDirectory, "Data", "spam-24.jsonl");
+
+    [Fact]
+    public void A_finetuned_folder_prunes_into_a_classification_delta_with_the_data_s_labels()
+    {
+        var folder = _dir.File("model");
+        var r = CliRunner.Run("finetune", "--base", "minilm", "--data", Data, "--eval", Data, "-o", folder, "--batch", "8", "--max-length", "32", "--max-steps", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("labels ham, spam, 2 steps", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("test accuracy", r.Stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder, "model.safetensors")));
+
+        var delta = _dir.File("spam.ken");
+        r = CliRunner.Run("prune", "--base", "minilm", "--finetuned", folder, "--keep", "0.1", "--method", "magnitude", "-o", delta);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var read = KenDeltaReader.Read(delta);
+        Assert.Equal(TaskKind.Classification, read.Metadata.Kind);
+        Assert.Equal(["ham", "spam"], read.Metadata.Labels);
+    }
+
+    [Theory]
+    [InlineData("--epochs", "0", "--epochs must be at least 1")]
+    [InlineData("--lr", "0", "--lr must be above 0")]
+    public void Bad_settings_are_usage_errors(string flag, string value, string message)
+    {
+        var r = CliRunner.Run("finetune", "--base", "minilm", "--data", Data, "-o", _dir.File("x"), flag, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.Stderr, StringComparison.Ordinal);
+    }
+}
