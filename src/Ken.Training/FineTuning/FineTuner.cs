@@ -58,10 +58,7 @@ public sealed class FineTuner
 
                 var indices = order.AsSpan(start, Math.Min(_options.BatchSize, order.Length - start)).ToArray();
                 using var scope = NewDisposeScope();
-                _tokenizer.Tokenize([.. indices.Select(i => rows[i].Text)], batch);
-                long[] shape = [batch.BatchSize, batch.SequenceLength];
-                var logits = _model.forward(
-                    tensor(batch.InputIds.ToArray(), shape), tensor(batch.AttentionMask.ToArray(), shape), tensor(batch.TokenTypeIds.ToArray(), shape));
+                var logits = Logits([.. indices.Select(i => rows[i].Text)], batch);
                 var loss = nn.functional.cross_entropy(logits, tensor(indices.Select(i => (long)rows[i].Label).ToArray()));
                 optimizer.zero_grad();
                 loss.backward();
@@ -88,9 +85,7 @@ public sealed class FineTuner
         {
             using var scope = NewDisposeScope();
             var count = Math.Min(_options.BatchSize, rows.Count - start);
-            _tokenizer.Tokenize([.. rows.Skip(start).Take(count).Select(r => r.Text)], batch);
-            long[] shape = [batch.BatchSize, batch.SequenceLength];
-            var logits = _model.forward(tensor(batch.InputIds.ToArray(), shape), tensor(batch.AttentionMask.ToArray(), shape), tensor(batch.TokenTypeIds.ToArray(), shape));
+            var logits = Logits([.. rows.Skip(start).Take(count).Select(r => r.Text)], batch);
             var labels = tensor(rows.Skip(start).Take(count).Select(r => (long)r.Label).ToArray());
             sum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
         }
@@ -110,9 +105,7 @@ public sealed class FineTuner
         {
             using var scope = NewDisposeScope();
             var count = Math.Min(_options.BatchSize, texts.Count - start);
-            _tokenizer.Tokenize([.. texts.Skip(start).Take(count)], batch);
-            long[] shape = [batch.BatchSize, batch.SequenceLength];
-            var logits = _model.forward(tensor(batch.InputIds.ToArray(), shape), tensor(batch.AttentionMask.ToArray(), shape), tensor(batch.TokenTypeIds.ToArray(), shape));
+            var logits = Logits([.. texts.Skip(start).Take(count)], batch);
             var best = logits.argmax(1).data<long>().ToArray();
             for (var i = 0; i < count; i++)
             {
@@ -121,5 +114,13 @@ public sealed class FineTuner
         }
 
         return predictions;
+    }
+
+    /// <summary>Tokenizes <paramref name="texts"/> into <paramref name="batch"/> and runs the model: logits <c>[texts, labels]</c>.</summary>
+    private Tensor Logits(IReadOnlyList<string> texts, TokenizedBatch batch)
+    {
+        _tokenizer.Tokenize(texts, batch);
+        long[] shape = [batch.BatchSize, batch.SequenceLength];
+        return _model.forward(tensor(batch.InputIds.ToArray(), shape), tensor(batch.AttentionMask.ToArray(), shape), tensor(batch.TokenTypeIds.ToArray(), shape));
     }
 }
