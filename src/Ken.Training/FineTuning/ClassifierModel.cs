@@ -55,6 +55,29 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
 
     public string Pooling { get; }
 
+    /// <summary>
+    /// The head's parameters by the names a delta gives them: <c>pooler.dense.weight</c>/<c>bias</c> (a patched
+    /// tensor of the backbone when the base has a pooler) and <c>classifier.weight</c>/<c>bias</c> (the head).
+    /// </summary>
+    public IReadOnlyDictionary<string, Parameter> HeadParameters
+    {
+        get
+        {
+            var head = new Dictionary<string, Parameter>(StringComparer.Ordinal)
+            {
+                ["classifier.weight"] = _classifierWeight,
+                ["classifier.bias"] = _classifierBias,
+            };
+            if (_poolerWeight is not null && _poolerBias is not null)
+            {
+                head["pooler.dense.weight"] = _poolerWeight;
+                head["pooler.dense.bias"] = _poolerBias;
+            }
+
+            return head;
+        }
+    }
+
     /// <summary>The head's tensors under the names a fine-tuned Hugging Face folder gives them.</summary>
     public IEnumerable<(string Name, Tensor Value)> HeadTensors()
     {

@@ -28,8 +28,17 @@ public sealed class FineTuner
         _options = options;
     }
 
-    /// <summary>Trains on <paramref name="rows"/>; returns the loss of every step.</summary>
-    public IReadOnlyList<double> Train(IReadOnlyList<LabeledText> rows, IProgress<TrainingStep>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Trains on <paramref name="rows"/>; returns the loss of every step. <paramref name="beforeStep"/> runs after the
+    /// gradients are computed and before the optimizer moves the parameters, <paramref name="afterStep"/> after
+    /// (masked recovery zeroes gradients and restores frozen positions there).
+    /// </summary>
+    public IReadOnlyList<double> Train(
+        IReadOnlyList<LabeledText> rows,
+        IProgress<TrainingStep>? progress = null,
+        Action? beforeStep = null,
+        Action? afterStep = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var stepsPerEpoch = (rows.Count + _options.BatchSize - 1) / _options.BatchSize;
@@ -62,7 +71,9 @@ public sealed class FineTuner
                 var loss = nn.functional.cross_entropy(logits, tensor(indices.Select(i => (long)rows[i].Label).ToArray()));
                 optimizer.zero_grad();
                 loss.backward();
+                beforeStep?.Invoke();
                 optimizer.step();
+                afterStep?.Invoke();
                 losses.Add(loss.item<float>());
                 texts += indices.Length;
                 progress?.Report(new TrainingStep(step + 1, total, epoch + 1, losses[^1], rate, texts / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
