@@ -30,6 +30,32 @@ public sealed class FinetuneCommandTests : IDisposable
         Assert.Equal(["ham", "spam"], read.Metadata.Labels);
     }
 
+    [Fact]
+    public void Prune_with_recover_trains_the_kept_positions_and_keeps_the_masks()
+    {
+        var folder = _dir.File("model");
+        var r = CliRunner.Run("finetune", "--base", "minilm", "--data", Data, "-o", folder, "--batch", "8", "--max-length", "32", "--max-steps", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var plain = _dir.File("plain.ken");
+        var recovered = _dir.File("recovered.ken");
+        r = CliRunner.Run("prune", "--base", "minilm", "--finetuned", folder, "--keep", "0.05", "--method", "magnitude", "-o", plain);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = CliRunner.Run("prune", "--base", "minilm", "--finetuned", folder, "--keep", "0.05", "--method", "magnitude", "-o", recovered,
+            "--recover", "--data", Data, "--recover-steps", "2", "--recover-batch", "8", "--recover-max-length", "32");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("recovered on 24 rows: 2 steps", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("unkept positions changed: 0", r.Stdout, StringComparison.Ordinal);
+
+        var before = KenDeltaReader.Read(plain);
+        var after = KenDeltaReader.Read(recovered);
+        Assert.All(before.PatchedTensors.Zip(after.PatchedTensors), p => Assert.Equal(p.First.Mask, p.Second.Mask));
+        Assert.Contains(before.PatchedTensors.Zip(after.PatchedTensors), p => !p.First.Values.SequenceEqual(p.Second.Values));
+
+        r = CliRunner.Run("prune", "--base", "minilm", "--finetuned", folder, "--keep", "0.05", "-o", _dir.File("x.ken"), "--recover");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--recover needs --data", r.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--epochs", "0", "--epochs must be at least 1")]
     [InlineData("--lr", "0", "--lr must be above 0")]

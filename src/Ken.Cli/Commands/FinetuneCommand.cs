@@ -47,7 +47,7 @@ internal static class FinetuneCommand
                 MaxSteps = parse.GetValue(maxStepsOption) is { } steps ? Positive(steps, "--max-steps") : null,
             };
             var baseSpec = parse.GetRequiredValue(baseOption);
-            var vocab = parse.GetValue(vocabOption) ?? VocabOf(baseSpec);
+            var vocab = parse.GetValue(vocabOption) ?? BaseVocab.Of(baseSpec);
             var output = Path.GetFullPath(parse.GetRequiredValue(outputOption));
             var train = TrainingData.ReadTraining(parse.GetRequiredValue(dataOption));
             var test = parse.GetValue(evalOption) is { } evalPath ? TrainingData.ReadEvaluation(evalPath, train.Labels) : null;
@@ -81,16 +81,4 @@ internal static class FinetuneCommand
     }
 
     private static int Positive(int value, string flag) => value > 0 ? value : throw new UsageException($"{flag} must be at least 1.");
-
-    private static string VocabOf(string baseSpec)
-    {
-        if (DefaultModels.TryResolve(baseSpec, out var model))
-        {
-            return model.VocabPath;
-        }
-
-        var folder = Directory.Exists(baseSpec) ? baseSpec : Path.GetDirectoryName(Path.GetFullPath(baseSpec))!;
-        var vocab = Path.Combine(folder, "vocab.txt");
-        return File.Exists(vocab) ? vocab : throw new UsageException($"no vocab.txt beside {baseSpec}; pass --vocab.");
-    }
 }

@@ -46,11 +46,18 @@ internal static class PruneCommand
         var dtypeOption = new Option<string?>("--values-dtype") { Description = "Stored dtype of kept values: f32, f16 or bf16 (default: the fine-tuned dtype)." };
         dtypeOption.AcceptOnlyFromAmong("f32", "f16", "bf16");
         var threadsOption = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
+        var recoverOption = new Option<bool>("--recover") { Description = "After selection, train only the kept positions on --data (classification; unkept positions stay the base)." };
+        var dataOption = new Option<string?>("--data") { Description = "With --recover: JSON Lines of {\"text\": ..., \"label\": <label name>}." };
+        var recoverStepsOption = new Option<int?>("--recover-steps") { Description = "With --recover: optimizer steps (default: one pass over --data)." };
+        var recoverLrOption = new Option<double>("--recover-lr") { Description = "With --recover: peak learning rate of AdamW.", DefaultValueFactory = _ => 5e-5 };
+        var recoverBatchOption = new Option<int>("--recover-batch") { Description = "With --recover: rows per step.", DefaultValueFactory = _ => 16 };
+        var recoverLengthOption = new Option<int>("--recover-max-length") { Description = "With --recover: longest token sequence.", DefaultValueFactory = _ => 128 };
 
         var command = new Command("prune", "Make a KEN task delta (.ken) from a base and a fine-tuned checkpoint.")
         {
             baseOption, finetunedOption, kOption, keepOption, outputOption, taskOption, kindOption, poolingOption,
             normalizeOption, labelsOption, methodOption, blockOption, blockLayoutOption, seedOption, includeOption, excludeOption, dtypeOption, threadsOption,
+            recoverOption, dataOption, recoverStepsOption, recoverLrOption, recoverBatchOption, recoverLengthOption,
         };
 
         command.SetAction(parse =>
@@ -91,6 +98,16 @@ internal static class PruneCommand
                 delta = DeltaBuilder.Build(baseModel, finetuned, options, bar.For<PruneProgress>(p => (p.ElementsDone, p.ElementsTotal, p.CurrentTensor)));
             }
 
+            if (parse.GetValue(recoverOption))
+            {
+                var data = parse.GetValue(dataOption) ?? throw new UsageException("--recover needs --data: the labelled texts to recover on.");
+                delta = Recover(delta, baseModel, baseSpec, data, parse.GetValue(recoverStepsOption), parse.GetValue(recoverLrOption), parse.GetValue(recoverBatchOption), parse.GetValue(recoverLengthOption), stdout, stderr);
+            }
+            else if (parse.GetValue(dataOption) is not null)
+            {
+                throw new UsageException("--data is for --recover; add --recover, or drop --data.");
+            }
+
             KenDeltaWriter.Write(output, delta);
             long bytes = new FileInfo(output).Length;
             stdout.WriteLine(string.Create(
@@ -119,6 +136,28 @@ internal static class PruneCommand
     }
 
     /// <summary>Refuses a block size the method cannot use (before any model is read).</summary>
+    private static KenDelta Recover(KenDelta delta, ICheckpoint baseModel, string baseSpec, string dataPath, int? steps, double lr, int batch, int maxLength, TextWriter stdout, TextWriter stderr)
+    {
+        if (batch < 1 || maxLength < 1 || lr <= 0 || steps is < 1)
+        {
+            throw new UsageException("--recover-batch, --recover-max-length and --recover-steps must be at least 1, and --recover-lr above 0.");
+        }
+
+        var data = Ken.Training.FineTuning.TrainingData.ReadEvaluation(dataPath, delta.Metadata.Labels);
+        var options = new Ken.Training.FineTuning.FineTuneOptions { Epochs = int.MaxValue, BatchSize = batch, MaxLength = maxLength, LearningRate = lr, MaxSteps = steps ?? ((data.Rows.Count + batch - 1) / batch) };
+        using var recovery = new Ken.Training.Recovery.MaskedRecovery(delta, baseModel);
+        var tokenizer = Ken.Runtime.Tokenization.BertTextTokenizer.Load(BaseVocab.Of(baseSpec), maxLength, batch);
+        var watch = Stopwatch.StartNew();
+        IReadOnlyList<double> losses;
+        using (var bar = new ProgressBar(stderr, "recover"))
+        {
+            losses = recovery.Train(data.Rows, tokenizer, options, bar.For<Ken.Training.FineTuning.TrainingStep>(s => (s.Step, s.TotalSteps, string.Create(CultureInfo.InvariantCulture, $"loss {s.Loss:F4}"))));
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"recovered on {data.Rows.Count} rows: {losses.Count} steps in {watch.Elapsed.TotalSeconds:F1} s, loss {losses[0]:F4} -> {losses[^1]:F4}; unkept positions changed: {recovery.UnkeptChanged()}"));
+        return recovery.ToDelta();
+    }
+
     internal static void CheckBlock(string method, int block)
     {
         try
