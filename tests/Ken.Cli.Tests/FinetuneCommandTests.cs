@@ -51,6 +51,11 @@ public sealed class FinetuneCommandTests : IDisposable
         Assert.All(before.PatchedTensors.Zip(after.PatchedTensors), p => Assert.Equal(p.First.Mask, p.Second.Mask));
         Assert.Contains(before.PatchedTensors.Zip(after.PatchedTensors), p => !p.First.Values.SequenceEqual(p.Second.Values));
 
+        r = CliRunner.Run("eval", "--base", "minilm", "--finetuned", folder, "--data", Data, "--keep", "0.05", "--method", "magnitude",
+            "--recover-data", Data, "--recover-steps", "1", "--recover-batch", "8", "--max-length", "32");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("magnitude+rec", r.Stdout, StringComparison.Ordinal);
+
         r = CliRunner.Run("prune", "--base", "minilm", "--finetuned", folder, "--keep", "0.05", "-o", _dir.File("x.ken"), "--recover");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--recover needs --data", r.Stderr, StringComparison.Ordinal);

@@ -38,6 +38,10 @@ internal static class EvalCommand
             DefaultValueFactory = _ => "serving",
         };
         blockLayoutOption.AcceptOnlyFromAmong("serving", "rows");
+        var recoverDataOption = new Option<string?>("--recover-data") { Description = "Also evaluate each pruned delta after recovery training on these labelled texts (JSON Lines; rows labelled method+rec)." };
+        var recoverStepsOption = new Option<int?>("--recover-steps") { Description = "With --recover-data: optimizer steps per delta (default: one pass)." };
+        var recoverLrOption = new Option<double>("--recover-lr") { Description = "With --recover-data: peak learning rate.", DefaultValueFactory = _ => 5e-5 };
+        var recoverBatchOption = new Option<int>("--recover-batch") { Description = "With --recover-data: rows per step.", DefaultValueFactory = _ => 16 };
         var seedOption = new Option<long>("--seed") { Description = "Seed of --method random.", DefaultValueFactory = _ => 0 };
         var limitOption = new Option<int?>("--limit") { Description = "Evaluate only N rows of --data, spread evenly over the file." };
         var jsonOption = new Option<string?>("--json") { Description = "Also write the results as JSON to this file." };
@@ -51,7 +55,7 @@ internal static class EvalCommand
         var threadsOption = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
         var command = new Command("eval", "Measure a task's accuracy (or embedding fidelity) at several budgets and selection methods against the dense fine-tuned model.")
         {
-            baseOption, finetunedOption, dataOption, keepOption, kOption, methodOption, blockOption, blockLayoutOption, seedOption, limitOption, jsonOption, plotOption,
+            baseOption, finetunedOption, dataOption, keepOption, kOption, methodOption, blockOption, blockLayoutOption, recoverDataOption, recoverStepsOption, recoverLrOption, recoverBatchOption, seedOption, limitOption, jsonOption, plotOption,
             poolingOption, normalizeOption, maxLengthOption, vocabOption, batchOption, threadsOption,
         };
 
@@ -97,6 +101,9 @@ internal static class EvalCommand
                 Methods = methods,
                 Block = parse.GetValue(blockOption),
                 BlockLayout = PruneCommand.ParseBlockLayout(parse.GetValue(blockLayoutOption)),
+                Recover = parse.GetValue(recoverDataOption) is { } recoverData
+                    ? PruneCommand.Recovery(recoverData, parse.GetRequiredValue(baseOption), parse.GetValue(recoverStepsOption), parse.GetValue(recoverLrOption), parse.GetValue(recoverBatchOption), parse.GetValue(maxLengthOption) ?? 128)
+                    : null,
                 Seed = parse.GetValue(seedOption),
                 Vocab = parse.GetValue(vocabOption),
                 Pooling = parse.GetValue(poolingOption),

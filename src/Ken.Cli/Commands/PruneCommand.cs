@@ -158,6 +158,25 @@ internal static class PruneCommand
         return recovery.ToDelta();
     }
 
+    /// <summary>The recovery <c>ken eval --recover-data</c> runs on each pruned delta (no output of its own).</summary>
+    internal static Func<KenDelta, ICheckpoint, CancellationToken, KenDelta> Recovery(string dataPath, string baseSpec, int? steps, double lr, int batch, int maxLength)
+    {
+        if (batch < 1 || maxLength < 1 || lr <= 0 || steps is < 1)
+        {
+            throw new UsageException("--recover-batch and --recover-steps must be at least 1, and --recover-lr above 0.");
+        }
+
+        var vocab = BaseVocab.Of(baseSpec);
+        return (delta, baseModel, cancellationToken) =>
+        {
+            var data = Ken.Training.FineTuning.TrainingData.ReadEvaluation(dataPath, delta.Metadata.Labels);
+            var options = new Ken.Training.FineTuning.FineTuneOptions { Epochs = int.MaxValue, BatchSize = batch, MaxLength = maxLength, LearningRate = lr, MaxSteps = steps ?? ((data.Rows.Count + batch - 1) / batch) };
+            using var recovery = new Ken.Training.Recovery.MaskedRecovery(delta, baseModel);
+            recovery.Train(data.Rows, Ken.Runtime.Tokenization.BertTextTokenizer.Load(vocab, maxLength, batch), options, cancellationToken: cancellationToken);
+            return recovery.ToDelta();
+        };
+    }
+
     internal static void CheckBlock(string method, int block)
     {
         try
