@@ -59,6 +59,19 @@ public sealed class FineTuningTests : IDisposable
     }
 
     [Fact]
+    public void Max_steps_bounds_a_run_of_unbounded_epochs()
+    {
+        // What recovery asks for: as many passes as the step count needs (epochs x steps per epoch overflowed an int).
+        var data = TrainingData.ReadTraining(SpamTrain);
+        var minilm = DefaultModels.Get("minilm");
+        using var baseModel = OnnxCheckpoint.Open(minilm.ModelPath);
+        using var model = new ClassifierModel(BertEncoder.FromCheckpoint(baseModel), baseModel, "cls", data.Labels.Count, seed: 1);
+        var options = new FineTuneOptions { Epochs = int.MaxValue, BatchSize = 4, MaxLength = 16, MaxSteps = 7 };
+        var losses = new FineTuner(model, BertTextTokenizer.Load(minilm.VocabPath, 16, 4), options).Train(data.Rows, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(7, losses.Count);
+    }
+
+    [Fact]
     public void Bad_rows_are_one_line_errors_that_name_the_file_and_line()
     {
         var train = _dir.File("train.jsonl");

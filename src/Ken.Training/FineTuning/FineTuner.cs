@@ -42,7 +42,7 @@ public sealed class FineTuner
     {
         ArgumentNullException.ThrowIfNull(rows);
         var stepsPerEpoch = (rows.Count + _options.BatchSize - 1) / _options.BatchSize;
-        var total = Math.Min(_options.MaxSteps ?? int.MaxValue, stepsPerEpoch * _options.Epochs);
+        var total = (int)Math.Min(_options.MaxSteps ?? int.MaxValue, (long)stepsPerEpoch * _options.Epochs);
         var warmup = Math.Max(1, (int)Math.Round(total * _options.WarmupFraction));
         using var optimizer = optim.AdamW(_model.parameters(), _options.LearningRate, weight_decay: _options.WeightDecay);
         var order = Enumerable.Range(0, rows.Count).ToArray();
