@@ -45,6 +45,22 @@ public sealed class MaskedRecoveryTests : IDisposable
     }
 
     [Fact]
+    public void A_cls_task_keeps_the_pooler_it_carries_untouched()
+    {
+        var (pooled, data, baseModel, vocab) = PrunedClassifier();
+        using var _ = baseModel;
+        var delta = pooled with { Metadata = pooled.Metadata with { Pooling = PoolingMode.Cls } };
+        Assert.Contains(delta.PatchedTensors, p => p.Name == "pooler.dense.weight");
+        using var recovery = new MaskedRecovery(delta, baseModel);
+        var options = new FineTuneOptions { BatchSize = 8, MaxLength = 32, MaxSteps = 1 };
+        recovery.Train(data.Rows, BertTextTokenizer.Load(vocab, 32, 8), options, cancellationToken: Ct);
+
+        var recovered = recovery.ToDelta();
+        Assert.Equal(0, recovery.UnkeptChanged());
+        Assert.Equal(delta.PatchedTensors.Single(p => p.Name == "pooler.dense.weight").Values, recovered.PatchedTensors.Single(p => p.Name == "pooler.dense.weight").Values);
+    }
+
+    [Fact]
     public void An_embedding_delta_is_refused_with_the_reason()
     {
         using var baseModel = OnnxCheckpoint.Open(DefaultModels.Get("minilm").ModelPath);

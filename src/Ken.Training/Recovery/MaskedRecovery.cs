@@ -57,6 +57,12 @@ public sealed class MaskedRecovery : IDisposable
         var patchedNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var patched in delta.PatchedTensors)
         {
+            if (pooling != "pooler" && patched.Name.StartsWith("pooler.", StringComparison.Ordinal))
+            {
+                // A cls or mean task does not use the pooler it carries: kept as it is, not trained.
+                continue;
+            }
+
             if (!all.TryGetValue(patched.Name, out var parameter) || !parameter.shape.SequenceEqual(patched.Shape))
             {
                 throw new KenException($"the delta patches {patched.Name} {Shape(patched.Shape)}, which this base's encoder does not have in that shape.");
@@ -133,7 +139,13 @@ public sealed class MaskedRecovery : IDisposable
         var byName = _patched.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
         foreach (var original in _delta.PatchedTensors)
         {
-            var weights = byName[original.Name].detach().data<float>().ToArray();
+            if (!byName.TryGetValue(original.Name, out var parameter))
+            {
+                patched.Add(original);
+                continue;
+            }
+
+            var weights = parameter.detach().data<float>().ToArray();
             var values = new float[original.KeptCount];
             MaskBits.Gather(original.Mask, weights, values);
             patched.Add(new PatchedTensor(original.Name, original.Shape, original.Mask, values, original.ValuesDType, original.BaseFingerprint));
