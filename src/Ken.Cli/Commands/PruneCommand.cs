@@ -138,13 +138,9 @@ internal static class PruneCommand
     /// <summary>Refuses a block size the method cannot use (before any model is read).</summary>
     private static KenDelta Recover(KenDelta delta, ICheckpoint baseModel, string baseSpec, string dataPath, int? steps, double lr, int batch, int maxLength, TextWriter stdout, TextWriter stderr)
     {
-        if (batch < 1 || maxLength < 1 || lr <= 0 || steps is < 1)
-        {
-            throw new UsageException("--recover-batch, --recover-max-length and --recover-steps must be at least 1, and --recover-lr above 0.");
-        }
-
+        CheckRecovery(steps, lr, batch, maxLength);
         var data = Ken.Training.FineTuning.TrainingData.ReadEvaluation(dataPath, delta.Metadata.Labels);
-        var options = new Ken.Training.FineTuning.FineTuneOptions { Epochs = int.MaxValue, BatchSize = batch, MaxLength = maxLength, LearningRate = lr, MaxSteps = steps ?? ((data.Rows.Count + batch - 1) / batch) };
+        var options = RecoveryOptions(data, steps, lr, batch, maxLength);
         using var recovery = new Ken.Training.Recovery.MaskedRecovery(delta, baseModel);
         var tokenizer = Ken.Runtime.Tokenization.BertTextTokenizer.Load(BaseVocab.Of(baseSpec), maxLength, batch);
         var watch = Stopwatch.StartNew();
@@ -161,21 +157,29 @@ internal static class PruneCommand
     /// <summary>The recovery <c>ken eval --recover-data</c> runs on each pruned delta (no output of its own).</summary>
     internal static Func<KenDelta, ICheckpoint, CancellationToken, KenDelta> Recovery(string dataPath, string baseSpec, int? steps, double lr, int batch, int maxLength)
     {
-        if (batch < 1 || maxLength < 1 || lr <= 0 || steps is < 1)
-        {
-            throw new UsageException("--recover-batch and --recover-steps must be at least 1, and --recover-lr above 0.");
-        }
-
+        CheckRecovery(steps, lr, batch, maxLength);
         var vocab = BaseVocab.Of(baseSpec);
         return (delta, baseModel, cancellationToken) =>
         {
             var data = Ken.Training.FineTuning.TrainingData.ReadEvaluation(dataPath, delta.Metadata.Labels);
-            var options = new Ken.Training.FineTuning.FineTuneOptions { Epochs = int.MaxValue, BatchSize = batch, MaxLength = maxLength, LearningRate = lr, MaxSteps = steps ?? ((data.Rows.Count + batch - 1) / batch) };
+            var options = RecoveryOptions(data, steps, lr, batch, maxLength);
             using var recovery = new Ken.Training.Recovery.MaskedRecovery(delta, baseModel);
             recovery.Train(data.Rows, Ken.Runtime.Tokenization.BertTextTokenizer.Load(vocab, maxLength, batch), options, cancellationToken: cancellationToken);
             return recovery.ToDelta();
         };
     }
+
+    private static void CheckRecovery(int? steps, double lr, int batch, int maxLength)
+    {
+        if (batch < 1 || maxLength < 1 || lr <= 0 || steps is < 1)
+        {
+            throw new UsageException("--recover-batch, --recover-max-length and --recover-steps must be at least 1, and --recover-lr above 0.");
+        }
+    }
+
+    /// <summary>Recovery's training settings: as many passes as the steps need; by default one pass over the rows.</summary>
+    private static Ken.Training.FineTuning.FineTuneOptions RecoveryOptions(Ken.Training.FineTuning.TrainingData data, int? steps, double lr, int batch, int maxLength) =>
+        new() { Epochs = int.MaxValue, BatchSize = batch, MaxLength = maxLength, LearningRate = lr, MaxSteps = steps ?? ((data.Rows.Count + batch - 1) / batch) };
 
     internal static void CheckBlock(string method, int block)
     {
