@@ -53,9 +53,19 @@ internal sealed class LoadGenerator
     /// <summary>Seconds since the measured window began (negative during warm-up).</summary>
     public double ElapsedSeconds => (Stopwatch.GetTimestamp() - Volatile.Read(ref measureStart)) / (double)Stopwatch.Frequency;
 
-    /// <summary>Runs warm-up then the measured window; <paramref name="onMeasureStart"/> runs when warm-up ends.</summary>
+    /// <summary>
+    /// Runs warm-up then the measured window; <paramref name="onMeasureStart"/> runs when warm-up ends.
+    /// Without warm-up it runs to completion before the first request is sent, so what it reads (the
+    /// server's counters) includes none of the measured requests.
+    /// </summary>
     public async Task<BenchReport> RunAsync(Func<Task>? onMeasureStart, CancellationToken cancellationToken)
     {
+        if (settings.Warmup <= TimeSpan.Zero && onMeasureStart is not null)
+        {
+            await onMeasureStart();
+            onMeasureStart = null;
+        }
+
         long start = Stopwatch.GetTimestamp();
         measureStart = start + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency);
         stopAt = measureStart + (long)(settings.Duration.TotalSeconds * Stopwatch.Frequency);
