@@ -27,10 +27,10 @@ public sealed record EvalOptions
 
     /// <summary>
     /// Recovery training (<c>--recover-data</c>): when set, every pruned delta is also evaluated after this
-    /// returns its recovered version (given the delta and the base), labelled <c>method+rec</c>. A delegate, so
-    /// that evaluation does not depend on the training library.
+    /// returns its recovered version, labelled <c>method+rec</c>. A delegate, so that evaluation does not
+    /// depend on the training library.
     /// </summary>
-    public Func<Ken.Format.Deltas.KenDelta, Ken.Format.Checkpoints.ICheckpoint, CancellationToken, Ken.Format.Deltas.KenDelta>? Recover { get; init; }
+    public DeltaRecovery? Recover { get; init; }
 
     /// <summary>Seed of the <c>random</c> method.</summary>
     public long Seed { get; init; }

@@ -36,7 +36,8 @@ public static class TaskEvaluator
         var backbone = ResolveBackbone(options);
         using var baseModel = CheckpointLoader.Open(options.BaseModel);
         using var finetuned = CheckpointLoader.Open(options.Finetuned);
-        int maxSequence = options.MaxSequenceLength ?? TrainingLength(finetuned.ConfigJson) ?? 0;
+        int? trainingLength = options.MaxSequenceLength ?? TrainingLength.Of(finetuned.ConfigJson);
+        int maxSequence = trainingLength ?? 0;
         if (maxSequence > 0)
         {
             backbone = backbone with { MaxSequenceLength = maxSequence };
@@ -88,7 +89,7 @@ public static class TaskEvaluator
                     {
                         var recoverStep = new Step(progress, name + ": recover", stepIndex++, steps);
                         var recovering = Stopwatch.StartNew();
-                        var recovered = pruned with { Delta = recover(pruned.Delta, baseModel, cancellationToken) };
+                        var recovered = pruned with { Delta = recover(pruned.Delta, baseModel, trainingLength, cancellationToken) };
                         var recoveredError = ReconstructionError.Measure(recovered.Delta, dense.Delta, BaseWeights);
                         var recoveredOutput = Serve(backend, recovered.Delta, texts, recoverStep.Named(name + "+rec: run"), cancellationToken);
                         results.Add(Score(recovered, recoveredOutput, denseOutput, gold, metadata.Labels.Count, recoveredError, recovering.Elapsed.TotalSeconds) with { Method = label + "+rec", Block = block });
@@ -185,24 +186,6 @@ public static class TaskEvaluator
             MaxBatchSize = options.MaxBatchSize,
             IntraOpThreads = options.Threads,
         };
-    }
-
-    private static int? TrainingLength(string? configJson)
-    {
-        if (configJson is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var config = JsonDocument.Parse(configJson);
-            return config.RootElement.TryGetProperty("max_length", out var length) && length.TryGetInt32(out int n) && n > 0 ? n : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private static BuiltDelta Build(

@@ -102,7 +102,7 @@ internal static class EvalCommand
                 Block = parse.GetValue(blockOption),
                 BlockLayout = PruneCommand.ParseBlockLayout(parse.GetValue(blockLayoutOption)),
                 Recover = parse.GetValue(recoverDataOption) is { } recoverData
-                    ? PruneCommand.Recovery(recoverData, parse.GetRequiredValue(baseOption), parse.GetValue(recoverStepsOption), parse.GetValue(recoverLrOption), parse.GetValue(recoverBatchOption), parse.GetValue(maxLengthOption) ?? 128)
+                    ? PruneCommand.Recovery(recoverData, parse.GetRequiredValue(baseOption), parse.GetValue(recoverStepsOption), parse.GetValue(recoverLrOption), parse.GetValue(recoverBatchOption))
                     : null,
                 Seed = parse.GetValue(seedOption),
                 Vocab = parse.GetValue(vocabOption),

@@ -4,6 +4,7 @@ using System.Globalization;
 using Ken.Cli.Terminal;
 using Ken.Format;
 using Ken.Format.Checkpoints;
+using Ken.Evaluation;
 using Ken.Format.Deltas;
 using Ken.Pruning.Pipeline;
 using Ken.Pruning.Selection;
@@ -51,7 +52,7 @@ internal static class PruneCommand
         var recoverStepsOption = new Option<int?>("--recover-steps") { Description = "With --recover: optimizer steps (default: one pass over --data)." };
         var recoverLrOption = new Option<double>("--recover-lr") { Description = "With --recover: peak learning rate of AdamW.", DefaultValueFactory = _ => 5e-5 };
         var recoverBatchOption = new Option<int>("--recover-batch") { Description = "With --recover: rows per step.", DefaultValueFactory = _ => 16 };
-        var recoverLengthOption = new Option<int>("--recover-max-length") { Description = "With --recover: longest token sequence.", DefaultValueFactory = _ => 128 };
+        var recoverLengthOption = new Option<int?>("--recover-max-length") { Description = $"With --recover: longest token sequence (default: config.json max_length of the fine-tuned model, else {DefaultRecoveryLength})." };
 
         var command = new Command("prune", "Make a KEN task delta (.ken) from a base and a fine-tuned checkpoint.")
         {
@@ -101,7 +102,7 @@ internal static class PruneCommand
             if (parse.GetValue(recoverOption))
             {
                 var data = parse.GetValue(dataOption) ?? throw new UsageException("--recover needs --data: the labelled texts to recover on.");
-                delta = Recover(delta, baseModel, baseSpec, data, parse.GetValue(recoverStepsOption), parse.GetValue(recoverLrOption), parse.GetValue(recoverBatchOption), parse.GetValue(recoverLengthOption), stdout, stderr);
+                delta = Recover(delta, baseModel, baseSpec, data, parse.GetValue(recoverStepsOption), parse.GetValue(recoverLrOption), parse.GetValue(recoverBatchOption), parse.GetValue(recoverLengthOption) ?? TrainingLength.Of(finetuned.ConfigJson) ?? DefaultRecoveryLength, stdout, stderr);
             }
             else if (parse.GetValue(dataOption) is not null)
             {
@@ -135,7 +136,6 @@ internal static class PruneCommand
         }
     }
 
-    /// <summary>Refuses a block size the method cannot use (before any model is read).</summary>
     private static KenDelta Recover(KenDelta delta, ICheckpoint baseModel, string baseSpec, string dataPath, int? steps, double lr, int batch, int maxLength, TextWriter stdout, TextWriter stderr)
     {
         CheckRecovery(steps, lr, batch, maxLength);
@@ -154,13 +154,17 @@ internal static class PruneCommand
         return recovery.ToDelta();
     }
 
-    /// <summary>The recovery <c>ken eval --recover-data</c> runs on each pruned delta (no output of its own).</summary>
-    internal static Func<KenDelta, ICheckpoint, CancellationToken, KenDelta> Recovery(string dataPath, string baseSpec, int? steps, double lr, int batch, int maxLength)
+    /// <summary>
+    /// The recovery <c>ken eval --recover-data</c> runs on each pruned delta (no output of its own), at the
+    /// evaluation's sequence length, else <see cref="DefaultRecoveryLength"/>.
+    /// </summary>
+    internal static DeltaRecovery Recovery(string dataPath, string baseSpec, int? steps, double lr, int batch)
     {
-        CheckRecovery(steps, lr, batch, maxLength);
+        CheckRecovery(steps, lr, batch, DefaultRecoveryLength);
         var vocab = BaseVocab.Of(baseSpec);
-        return (delta, baseModel, cancellationToken) =>
+        return (delta, baseModel, trainingLength, cancellationToken) =>
         {
+            int maxLength = trainingLength ?? DefaultRecoveryLength;
             var data = Ken.Training.FineTuning.TrainingData.ReadEvaluation(dataPath, delta.Metadata.Labels);
             var options = RecoveryOptions(data, steps, lr, batch, maxLength);
             using var recovery = new Ken.Training.Recovery.MaskedRecovery(delta, baseModel);
@@ -180,6 +184,9 @@ internal static class PruneCommand
     /// <summary>Recovery's training settings: as many passes as the steps need; by default one pass over the rows.</summary>
     private static Ken.Training.FineTuning.FineTuneOptions RecoveryOptions(Ken.Training.FineTuning.TrainingData data, int? steps, double lr, int batch, int maxLength) =>
         new() { Epochs = int.MaxValue, BatchSize = batch, MaxLength = maxLength, LearningRate = lr, MaxSteps = steps ?? ((data.Rows.Count + batch - 1) / batch) };
+
+    /// <summary>Recovery's sequence length when neither the command line nor the fine-tuned model gives one.</summary>
+    private const int DefaultRecoveryLength = 128;
 
     internal static void CheckBlock(string method, int block)
     {
