@@ -23,9 +23,8 @@ keeps=${KEEPS:-"0.05 0.1 0.2 0.3"}; base_port=${BASE_PORT:-5700}; start_timeout=
 classifiers=${CLASSIFIERS:-../shared/fixtures/classifiers}
 token="multitask-bench-token-$(date +%s)-$$"
 
-dotnet build src/Ken.Cli -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
-dotnet build src/Ken.Server -c Release -o "$out/bin/server" -v q -nologo >/dev/null
-ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
+source bench/lib.sh
+build_release server
 
 # The deltas: arctic-xs against minilm at several keeps (fast magnitude selection), plus the real
 # classifiers. The 20 task names cycle over these few files.
@@ -63,17 +62,14 @@ run_mode() { # mode index
   "$out/bin/server/Ken.Server" --swap-mode "$mode" "${server_args[@]}" --urls "$server" --metrics-urls "http://127.0.0.1:$mport" \
     --data-dir "$data" --admin-token "$token" --host-delta-budget "${HOST_DELTA_BUDGET:-8GB}" >"$out/server-$mode.log" 2>&1 &
   local pid=$!; pids+=("$pid")
-  local waited=0
-  until ken health --server "$server" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rows+=("$mode|did not start: $( (grep -m1 '^ken-server:' "$out/server-$mode.log" || grep -v '^\s*$' "$out/server-$mode.log" | tail -n 1 || echo exited) | cut -c1-160 | tr '|' '/')||")
-      return 0
-    fi
-    if [ "$waited" -ge "$start_timeout" ]; then
-      rows+=("$mode|did not become healthy within ${start_timeout}s||"); kill "$pid" 2>/dev/null || true; return 0
-    fi
-    sleep 1; waited=$((waited + 1))
-  done
+  local healthy=0
+  wait_healthy "$server" "$pid" "$start_timeout" || healthy=$?
+  if [ "$healthy" -eq 1 ]; then
+    rows+=("$mode|did not start: $( (grep -m1 '^ken-server:' "$out/server-$mode.log" || grep -v '^\s*$' "$out/server-$mode.log" | tail -n 1 || echo exited) | cut -c1-160 | tr '|' '/')||")
+    return 0
+  elif [ "$healthy" -ne 0 ]; then
+    rows+=("$mode|did not become healthy within ${start_timeout}s||"); kill "$pid" 2>/dev/null || true; return 0
+  fi
 
   local t
   for ((t = 0; t < tasks; t++)); do

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 out="${1:-bench/out/prune}"
 mkdir -p "$out"
 
-dotnet build src/Ken.Cli -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
+source bench/lib.sh
+build_release
 dotnet build bench/Ken.Perf -c Release -o "$out/bin/bench" -v q -nologo >/dev/null
-ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
 
 if [ ! -f "$out/bert/base.safetensors" ]; then
   echo "generating the synthetic bert-base-shaped pair..." >&2

@@ -18,9 +18,8 @@ keeps=${KEEPS:-"0.05 0.1 0.2 0.3"}; base_port=${BASE_PORT:-5800}; start_timeout=
 token="replicas-bench-token-$(date +%s)-$$"
 command -v haproxy >/dev/null || { echo "bench/replicas.sh: haproxy is not installed (apt-get install -y haproxy)" >&2; exit 2; }
 
-dotnet build src/Ken.Cli -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
-dotnet build src/Ken.Server -c Release -o "$out/bin/server" -v q -nologo >/dev/null
-ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
+source bench/lib.sh
+build_release server
 
 mkdir -p "$out/deltas"
 deltas=()
@@ -46,11 +45,7 @@ for ((r = 1; r <= replicas; r++)); do
   servers+="    server r$r 127.0.0.1:$port port $mport"$'\n'
 done
 for ((r = 1; r <= replicas; r++)); do
-  waited=0
-  until ken health --server "http://127.0.0.1:$((base_port + r))" >/dev/null 2>&1; do
-    [ "$waited" -ge "$start_timeout" ] && { echo "replica $r did not become healthy; see $out/server-$r.log" >&2; exit 1; }
-    sleep 1; waited=$((waited + 1))
-  done
+  require_healthy "http://127.0.0.1:$((base_port + r))" "${pids[$((r - 1))]}" "$start_timeout" "$out/server-$r.log"
 done
 for ((t = 0; t < tasks; t++)); do
   ken register "${deltas[$((t % ${#deltas[@]}))]}" --task "$(printf "rt-%02d" "$t")" --overwrite \

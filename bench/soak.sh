@@ -18,9 +18,8 @@ server_args=(${SERVER_ARGS:-})
 server="http://127.0.0.1:$port"; metrics="http://127.0.0.1:$mport/metrics"
 token="soak-bench-token-$(date +%s)-$$"
 
-dotnet build src/Ken.Cli -c Release -o "$out/bin/ken" -v q -nologo >/dev/null
-dotnet build src/Ken.Server -c Release -o "$out/bin/server" -v q -nologo >/dev/null
-ken() { dotnet "$out/bin/ken/ken.dll" "$@"; }
+source bench/lib.sh
+build_release server
 
 emb="$out/arctic-keep$keep.ken"; emb2="$out/arctic-keep0.05.ken"
 [ -f "$emb" ] || ken prune --base minilm --finetuned arctic-xs --keep "$keep" --method magnitude --pooling cls --normalize -o "$emb" >/dev/null
@@ -38,12 +37,7 @@ data="$out/data"; rm -rf "$data"; mkdir -p "$data"
 pid=$!
 churner=""; sampler=""
 trap 'kill $churner $sampler 2>/dev/null || true; kill "$pid" 2>/dev/null || true' EXIT
-waited=0
-until ken health --server "$server" >/dev/null 2>&1; do
-  kill -0 "$pid" 2>/dev/null || { echo "the server did not start; see $out/server.log" >&2; exit 1; }
-  [ "$waited" -lt "$start_timeout" ] || { echo "the server was not healthy within ${start_timeout}s" >&2; exit 1; }
-  sleep 1; waited=$((waited + 1))
-done
+require_healthy "$server" "$pid" "$start_timeout" "$out/server.log"
 reg() { ken register "$@" --server "$server" --token "$token" >/dev/null; }
 reg "$emb" --task soak-emb
 tasks=soak-emb
