@@ -149,38 +149,6 @@ public sealed class ServerCommandsTests(LiveServerFixture fx) : IClassFixture<Li
     }
 
     [Fact]
-    public void A_finetuned_folder_is_pruned_registered_and_classified_as_ken_eval_scores_it()
-    {
-        // ken finetune on 24 real spam rows, ken prune, ken register, ken classify of those rows: the
-        // server's accuracy must be the one ken eval measures for the same pruned delta in-process.
-        string data = Path.Combine(AppContext.BaseDirectory, "Data", "spam-24.jsonl");
-        string folder = fx.NewPath("finetuned-spam");
-        var r = CliRunner.Run("finetune", "--base", "minilm", "--data", data, "-o", folder, "--batch", "8", "--max-length", "32", "--epochs", "2");
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        string delta = fx.NewPath("finetuned-spam.ken");
-        r = CliRunner.Run("prune", "--base", "minilm", "--finetuned", folder, "--keep", "0.1", "--method", "magnitude", "-o", delta);
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        string evalJson = fx.NewPath("finetuned-spam-eval.json");
-        r = CliRunner.Run("eval", "--base", "minilm", "--finetuned", folder, "--data", data, "--keep", "0.1", "--method", "magnitude", "--max-length", "32", "--json", evalJson);
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        using var eval = JsonDocument.Parse(File.ReadAllText(evalJson));
-        double evalAccuracy = eval.RootElement.GetProperty("results").EnumerateArray()
-            .Single(x => x.GetProperty("method").GetString() == "magnitude").GetProperty("accuracy").GetDouble();
-
-        Assert.Equal(0, fx.Ken("register", delta, "--task", "finetuned-spam", "--overwrite").ExitCode);
-        var rows = File.ReadAllLines(data).Select(line => JsonDocument.Parse(line).RootElement)
-            .Select(e => (Text: e.GetProperty("text").GetString()!, Label: e.GetProperty("label").GetString()!)).ToArray();
-        r = fx.Ken(["classify", "--task", "finetuned-spam", "--json", .. rows.Select(x => x.Text)]);
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        using var doc = JsonDocument.Parse(r.Stdout);
-        var labels = doc.RootElement.GetProperty("results").EnumerateArray().Select(x => x.GetProperty("label").GetString()).ToArray();
-        Assert.Equal(rows.Length, labels.Length);
-        Assert.All(labels, l => Assert.Contains(l, new[] { "ham", "spam" }));
-        double served = rows.Where((x, i) => labels[i] == x.Label).Count() / (double)rows.Length;
-        Assert.Equal(evalAccuracy, served, 6);
-    }
-
-    [Fact]
     public void Classify_on_an_embedding_task_is_invalid_argument()
     {
         Assert.Equal(0, fx.Ken("register", fx.DeltaPath, "--task", "notaclassifier", "--overwrite").ExitCode);
