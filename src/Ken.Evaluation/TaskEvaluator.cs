@@ -89,7 +89,7 @@ public static class TaskEvaluator
                     {
                         var recoverStep = new Step(progress, name + ": recover", stepIndex++, steps);
                         var recovering = Stopwatch.StartNew();
-                        var recovered = pruned with { Delta = recover(pruned.Delta, baseModel, trainingLength, cancellationToken) };
+                        var recovered = pruned with { Delta = recover(pruned.Delta, baseModel, trainingLength, recoverStep.Report, cancellationToken) };
                         var recoveredError = ReconstructionError.Measure(recovered.Delta, dense.Delta, BaseWeights);
                         var recoveredOutput = Serve(backend, recovered.Delta, texts, recoverStep.Named(name + "+rec: run"), cancellationToken);
                         results.Add(Score(recovered, recoveredOutput, denseOutput, gold, metadata.Labels.Count, recoveredError, recovering.Elapsed.TotalSeconds) with { Method = label + "+rec", Block = block });

@@ -98,6 +98,33 @@ public sealed class FinetuneCommandTests(LiveServerFixture fx) : IClassFixture<L
         Assert.Equal(evalAccuracy, served, 6);
     }
 
+    [Fact]
+    public void Eval_reports_each_recovery_step_as_progress()
+    {
+        // Recovery is the longest part of ken eval --recover-data; its steps must reach the progress
+        // display (a redirected log would otherwise stay silent for the whole recovery).
+        var folder = _dir.File("model");
+        var r = CliRunner.Run("finetune", "--base", "minilm", "--data", Data, "-o", folder, "--batch", "8", "--max-length", "32", "--max-steps", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var reports = new List<Ken.Evaluation.EvalProgress>();
+        var options = new Ken.Evaluation.EvalOptions
+        {
+            BaseModel = "minilm",
+            Finetuned = folder,
+            Budgets = [Ken.Pruning.Pipeline.PruneBudget.Fraction(0.05)],
+            Methods = ["magnitude"],
+            MaxSequenceLength = 32,
+            Recover = Ken.Cli.Commands.PruneCommand.Recovery(Data, "minilm", steps: 3, lr: 5e-5, batch: 8),
+        };
+
+        var report = Ken.Evaluation.TaskEvaluator.Run(options, Ken.Evaluation.EvalDataReader.Read(Data), new Ken.Cli.Terminal.SynchronousProgress<Ken.Evaluation.EvalProgress>(reports.Add), TestContext.Current.CancellationToken);
+
+        var recovery = reports.Where(p => p.Step.EndsWith(": recover", StringComparison.Ordinal)).ToList();
+        Assert.Equal([1L, 2L, 3L], recovery.Select(p => p.Done));
+        Assert.All(recovery, p => Assert.Equal(3, p.Total));
+        Assert.Contains(report.Results, x => x.Method == "magnitude+rec");
+    }
+
     [Theory]
     [InlineData("--epochs", "0", "--epochs must be at least 1")]
     [InlineData("--lr", "0", "--lr must be above 0")]

@@ -162,13 +162,14 @@ internal static class PruneCommand
     {
         CheckRecovery(steps, lr, batch, DefaultRecoveryLength);
         var vocab = BaseVocab.Of(baseSpec);
-        return (delta, baseModel, trainingLength, cancellationToken) =>
+        return (delta, baseModel, trainingLength, onStep, cancellationToken) =>
         {
             int maxLength = trainingLength ?? DefaultRecoveryLength;
             var data = Ken.Training.FineTuning.TrainingData.ReadEvaluation(dataPath, delta.Metadata.Labels);
             var options = RecoveryOptions(data, steps, lr, batch, maxLength);
             using var recovery = new Ken.Training.Recovery.MaskedRecovery(delta, baseModel);
-            recovery.Train(data.Rows, Ken.Runtime.Tokenization.BertTextTokenizer.Load(vocab, maxLength, batch), options, cancellationToken: cancellationToken);
+            var progress = onStep is null ? null : new SynchronousProgress<Ken.Training.FineTuning.TrainingStep>(s => onStep(s.Step, s.TotalSteps));
+            recovery.Train(data.Rows, Ken.Runtime.Tokenization.BertTextTokenizer.Load(vocab, maxLength, batch), options, progress, cancellationToken);
             return recovery.ToDelta();
         };
     }

@@ -101,9 +101,4 @@ internal sealed class ProgressBar : IDisposable
             drawn = !finished;
         }
     }
-
-    private sealed class SynchronousProgress<T>(Action<T> handler) : IProgress<T>
-    {
-        public void Report(T value) => handler(value);
-    }
 }
