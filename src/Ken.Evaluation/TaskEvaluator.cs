@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Ken.Format;
 using Ken.Format.Checkpoints;
 using Ken.Format.Deltas;
