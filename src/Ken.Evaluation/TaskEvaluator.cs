@@ -65,13 +65,6 @@ public static class TaskEvaluator
                 Score(dense, denseOutput, denseOutput, gold, metadata.Labels.Count, new ReconstructionError(), 0),
             };
 
-            float[] BaseWeights(string tensorName)
-            {
-                var weights = new float[baseModel.TryGetInfo(tensorName, out var info) ? info.ElementCount : 0];
-                baseModel.ReadFloat32(tensorName, weights);
-                return weights;
-            }
-
             int stepIndex = 1;
             foreach (var budget in options.Budgets)
             {
@@ -80,7 +73,12 @@ public static class TaskEvaluator
                     string name = $"{label} {budget}";
                     var step = new Step(progress, name + ": prune", stepIndex++, steps);
                     var pruned = Build(baseModel, finetuned, options, budget, method, block, Path.Combine(temp, "delta"), step, cancellationToken);
-                    var error = ReconstructionError.Measure(pruned.Delta, dense.Delta, BaseWeights);
+                    var error = ReconstructionError.Measure(pruned.Delta, dense.Delta, tensorName =>
+                    {
+                        var weights = new float[baseModel.TryGetInfo(tensorName, out var info) ? info.ElementCount : 0];
+                        baseModel.ReadFloat32(tensorName, weights);
+                        return weights;
+                    });
                     var watch = Stopwatch.StartNew();
                     var output = Serve(backend, pruned.Delta, texts, step.Named(name + ": run"), cancellationToken);
                     results.Add(Score(pruned, output, denseOutput, gold, metadata.Labels.Count, error, watch.Elapsed.TotalSeconds) with { Method = label, Block = block });
@@ -89,9 +87,9 @@ public static class TaskEvaluator
                         var recoverStep = new Step(progress, name + ": recover", stepIndex++, steps);
                         var recovering = Stopwatch.StartNew();
                         var recovered = pruned with { Delta = recover(pruned.Delta, baseModel, trainingLength, recoverStep.Report, cancellationToken) };
-                        var recoveredError = ReconstructionError.Measure(recovered.Delta, dense.Delta, BaseWeights);
+                        // Recovery changes kept values, never the masks, and the error depends only on the masks.
                         var recoveredOutput = Serve(backend, recovered.Delta, texts, recoverStep.Named(name + "+rec: run"), cancellationToken);
-                        results.Add(Score(recovered, recoveredOutput, denseOutput, gold, metadata.Labels.Count, recoveredError, recovering.Elapsed.TotalSeconds) with { Method = label + "+rec", Block = block });
+                        results.Add(Score(recovered, recoveredOutput, denseOutput, gold, metadata.Labels.Count, error, recovering.Elapsed.TotalSeconds) with { Method = label + "+rec", Block = block });
                     }
                 }
             }
